@@ -1,0 +1,3 @@
+"""Project-wide pytest fixtures: standing personas (see powerdesk/core/testing.py)."""
+
+from powerdesk.core.testing import *  # noqa: F403

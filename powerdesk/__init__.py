@@ -1,0 +1,1 @@
+"""PowerDesk: omnichannel customer service and marketing for electric utilities."""

@@ -1,0 +1,42 @@
+"""Writing to the event log."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils import timezone
+
+from powerdesk.core import metrics
+from powerdesk.events.choices import Channel
+from powerdesk.events.models import DomainEvent
+from powerdesk.events.registry import EventKind, get_event_kind
+
+
+def event_record(
+    kind: EventKind | str,
+    *,
+    channel: Channel | str,
+    customer_user_id: int | None = None,
+    account_id: int | None = None,
+    actor_staff_id: int | None = None,
+    payload: dict | None = None,
+    occurred_at: datetime | None = None,
+) -> DomainEvent:
+    """Append one event. Runs inside the caller's transaction, so it commits with the change."""
+    name = kind.name if isinstance(kind, EventKind) else get_event_kind(kind).name
+    channel_value = Channel(channel).value  # raises ValueError on an unknown channel
+    # Round-trip through the JSON encoder so dates/decimals stored are what export will read.
+    clean_payload = json.loads(json.dumps(payload or {}, cls=DjangoJSONEncoder))
+    event = DomainEvent.objects.create(
+        kind=name,
+        channel=channel_value,
+        occurred_at=occurred_at or timezone.now(),
+        customer_user_id=customer_user_id,
+        account_id=account_id,
+        actor_staff_id=actor_staff_id,
+        payload=clean_payload,
+    )
+    metrics.DOMAIN_EVENTS.labels(name, channel_value).inc()
+    return event

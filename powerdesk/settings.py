@@ -1,0 +1,229 @@
+"""PowerDesk settings: everything from the environment, strictly parsed, with safe defaults.
+
+The embedded default (``make demo``) is SQLite + the database task backend; production sets
+``DATABASE_URL`` (PostgreSQL) and its own secrets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+from powerdesk.core.env import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_str,
+    secret_from_env_or_file,
+)
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BASE_DIR.parent
+# Local state (SQLite file, generated secrets, SMS outbox, uploads): never committed.
+VAR_DIR = Path(env_str("POWERDESK_VAR_DIR", str(PROJECT_DIR / "var"))).resolve()
+
+DEBUG = env_bool("POWERDESK_DEBUG", False)
+SECRET_KEY = secret_from_env_or_file("POWERDESK_SECRET_KEY", VAR_DIR / "secret_key")
+ALLOWED_HOSTS = env_list("POWERDESK_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("POWERDESK_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_tasks",
+    "django_tasks_db",
+    "ninja",
+    # our domains, one app each
+    "powerdesk.core",
+    "powerdesk.events",
+    "powerdesk.privacy",
+    "powerdesk.organisation",
+    "powerdesk.staff",
+    "powerdesk.customers",
+    "powerdesk.access",
+    "powerdesk.channels.sms",
+    # faces
+    "powerdesk.console",
+    "powerdesk.portal",
+    # demo utility generator and process supervisor
+    "powerdesk.demo",
+]
+
+MIDDLEWARE = [
+    "powerdesk.core.middleware.RequestBodyGuardMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "powerdesk.core.middleware.RequestLogMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "powerdesk.urls"
+ASGI_APPLICATION = "powerdesk.asgi.application"
+WSGI_APPLICATION = "powerdesk.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+SQLITE_PATH = Path(env_str("POWERDESK_SQLITE_PATH", str(VAR_DIR / "powerdesk.sqlite3")))
+DATABASE_URL = env_str("DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": SQLITE_PATH,
+            # Server and worker share the file: WAL lets readers run beside the writer, the busy
+            # timeout waits instead of failing, and IMMEDIATE takes the write lock at BEGIN so a
+            # read-then-write transaction never dead-ends in "database is locked".
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": (
+                    "PRAGMA journal_mode=WAL;"
+                    "PRAGMA synchronous=NORMAL;"
+                    "PRAGMA busy_timeout=20000;"
+                    "PRAGMA foreign_keys=ON;"
+                ),
+            },
+            "TEST": {"NAME": env_str("POWERDESK_SQLITE_TEST_PATH", "") or None},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Staff authentication ------------------------------------------------------------------
+AUTH_USER_MODEL = "staff.StaffUser"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "console:login"
+LOGIN_REDIRECT_URL = "console:home"
+STAFF_LOGIN_MAX_FAILURES = env_int("POWERDESK_STAFF_LOGIN_MAX_FAILURES", 5, minimum=1)
+STAFF_LOGIN_LOCKOUT_MINUTES = env_int("POWERDESK_STAFF_LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("POWERDESK_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_AGE = env_int("POWERDESK_SESSION_SECONDS", 8 * 3600, minimum=300)
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Requests -------------------------------------------------------------------------------
+# Bodies above this are refused with 413 before any view reads them.
+MAX_REQUEST_BODY_BYTES = env_int("POWERDESK_MAX_REQUEST_BODY_BYTES", 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+
+# --- i18n: Chinese first --------------------------------------------------------------------
+LANGUAGE_CODE = env_choice("POWERDESK_LANGUAGE", "zh-hans", {"zh-hans", "en"})
+LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+# Stored in UTC; shown and business dates reckoned in the utility's zone.
+TIME_ZONE = env_str("POWERDESK_TIME_ZONE", "Asia/Shanghai")
+USE_TZ = True
+
+# --- Static files ---------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env_str("POWERDESK_STATIC_ROOT", str(VAR_DIR / "static")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+# --- Background tasks -----------------------------------------------------------------------
+TASKS = {
+    "default": {
+        "BACKEND": env_choice(
+            "POWERDESK_TASK_BACKEND",
+            "django_tasks_db.DatabaseBackend",
+            {
+                "django_tasks_db.DatabaseBackend",
+                "django_tasks.backends.immediate.ImmediateBackend",
+                "django_tasks_rq.RQBackend",
+            },
+        )
+    }
+}
+
+# --- Personal data protection ---------------------------------------------------------------
+# Keys as "kid:base64key,kid2:base64key"; the current one encrypts, all of them decrypt.
+PII_KEYS = env_str("POWERDESK_PII_KEYS", "")
+PII_CURRENT_KEY_ID = env_str("POWERDESK_PII_CURRENT_KEY_ID", "")
+PII_HASH_KEY = env_str("POWERDESK_PII_HASH_KEY", "")
+PII_KEY_FILE = VAR_DIR / "pii_keys.json"
+
+# --- Customer verification ------------------------------------------------------------------
+OTP_TTL_SECONDS = env_int("POWERDESK_OTP_TTL_SECONDS", 300, minimum=30)
+OTP_MAX_ATTEMPTS = env_int("POWERDESK_OTP_MAX_ATTEMPTS", 5, minimum=1)
+OTP_RESEND_INTERVAL_SECONDS = env_int("POWERDESK_OTP_RESEND_INTERVAL_SECONDS", 60, minimum=0)
+OTP_MAX_PER_PHONE_PER_HOUR = env_int("POWERDESK_OTP_MAX_PER_PHONE_PER_HOUR", 5, minimum=1)
+OTP_MAX_PER_IP_PER_HOUR = env_int("POWERDESK_OTP_MAX_PER_IP_PER_HOUR", 30, minimum=1)
+# Shown on the console's outbox page; the demo's SMS backend writes here instead of a gateway.
+SMS_BACKEND = env_choice(
+    "POWERDESK_SMS_BACKEND",
+    "outbox",
+    {"outbox"},
+)
+SMS_SIGN_NAME = env_str("POWERDESK_SMS_SIGN_NAME", "示范供电")
+
+# --- Customer API tokens --------------------------------------------------------------------
+ACCESS_TOKEN_SECONDS = env_int("POWERDESK_ACCESS_TOKEN_SECONDS", 3600, minimum=60)
+REFRESH_TOKEN_DAYS = env_int("POWERDESK_REFRESH_TOKEN_DAYS", 30, minimum=1)
+APP_LOGIN_CODE_SECONDS = env_int("POWERDESK_APP_LOGIN_CODE_SECONDS", 120, minimum=10)
+
+# --- Observability --------------------------------------------------------------------------
+METRICS_ENABLED = env_bool("POWERDESK_METRICS_ENABLED", True)
+LOG_LEVEL = env_choice("POWERDESK_LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})
+LOG_FORMAT = env_choice("POWERDESK_LOG_FORMAT", "json", {"json", "text"})
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {"()": "powerdesk.core.logging.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "powerdesk.security": {"level": "INFO"},
+    },
+}

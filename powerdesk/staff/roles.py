@@ -1,0 +1,56 @@
+"""Roles and the permission matrix: what each role may see and do in the console and API.
+
+This is the single place the console's navigation, its views and the staff API consult, so
+"what may an analyst do" has one answer. Tests walk the matrix role by role.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    AGENT = "agent", _("客服坐席")
+    BACK_OFFICE = "back_office", _("后台业务")
+    DEPT_MANAGER = "dept_manager", _("部门经理")
+    ANALYST = "analyst", _("数据分析师")
+    ADMIN = "admin", _("系统管理员")
+
+
+class Perm(models.TextChoices):
+    CUSTOMER_SEARCH = "customer.search", _("查找客户")
+    CUSTOMER_VIEW = "customer.view", _("查看客户全景")
+    CUSTOMER_VIEW_PII = "customer.view_pii", _("查看完整个人信息")
+    CUSTOMER_EDIT = "customer.edit", _("修改客户资料、办理过户")
+    BINDING_MANAGE = "binding.manage", _("解除绑定")
+    AUDIT_VIEW = "audit.view", _("查看个人信息访问审计")
+    EVENTS_VIEW = "events.view", _("查看事件日志")
+    SMS_OUTBOX_VIEW = "sms_outbox.view", _("查看短信发件箱")
+    ANALYTICS_VIEW = "analytics.view", _("查看统计分析")
+    STAFF_MANAGE = "staff.manage", _("管理员工与权限")
+    ORG_MANAGE = "org.manage", _("管理组织机构")
+    PARTNER_MANAGE = "partner.manage", _("管理合作方接口凭证")
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.AGENT: frozenset({Perm.CUSTOMER_SEARCH, Perm.CUSTOMER_VIEW}),
+    Role.BACK_OFFICE: frozenset(
+        {Perm.CUSTOMER_SEARCH, Perm.CUSTOMER_VIEW, Perm.CUSTOMER_VIEW_PII, Perm.CUSTOMER_EDIT,
+         Perm.BINDING_MANAGE, Perm.SMS_OUTBOX_VIEW}
+    ),
+    Role.DEPT_MANAGER: frozenset(
+        {Perm.CUSTOMER_SEARCH, Perm.CUSTOMER_VIEW, Perm.CUSTOMER_VIEW_PII, Perm.AUDIT_VIEW,
+         Perm.EVENTS_VIEW, Perm.ANALYTICS_VIEW}
+    ),
+    # Analysts work on aggregates and the event log, never on individual customers.
+    Role.ANALYST: frozenset({Perm.EVENTS_VIEW, Perm.ANALYTICS_VIEW}),
+    Role.ADMIN: frozenset(Perm),
+}
+
+
+def role_has(role: str, perm: Perm | str) -> bool:
+    try:
+        return Perm(perm) in ROLE_PERMISSIONS[Role(role)]
+    except ValueError:
+        return False
