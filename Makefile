@@ -14,6 +14,7 @@ SEED ?= 20261123
 
 demo: setup
 	$(VENV)/bin/powerdesk migrate --no-input
+	$(VENV)/bin/powerdesk collectstatic --no-input -v0
 	$(VENV)/bin/powerdesk demo --customers $(CUSTOMERS) --seed $(SEED)
 
 test: setup system-deps

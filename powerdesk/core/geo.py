@@ -53,8 +53,8 @@ _MAINLAND: Ring = (
     (74.28, 36.6), (74.4, 38.12), (73.49, 38.33),
 )
 
-# Hand-drawn outlines of Hong Kong and Macau (checked against the same boundaries: they
-# cover >94 % of each and <16 km² of Guangdong), which use WGS-84 on Chinese maps too.
+# Hong Kong and Macau are outside the mainland's GCJ-02 rule. Hand-drawn outlines, checked
+# against the same boundaries: they cover >94 % of each and <13 km² of Guangdong.
 _HONG_KONG: Ring = (
     (113.835, 22.13), (113.835, 22.42), (113.90, 22.46), (114.03, 22.505), (114.09, 22.535),
     (114.15, 22.555), (114.22, 22.545), (114.30, 22.58), (114.46, 22.58), (114.46, 22.13),
@@ -123,10 +123,10 @@ def wgs84_to_gcj02(lng: float, lat: float) -> tuple[float, float]:
 def gcj02_to_wgs84(lng: float, lat: float) -> tuple[float, float]:
     """Undo :func:`wgs84_to_gcj02` by fixed-point iteration (error well under 0.5 m).
 
-    GCJ-02 has no closed-form inverse; the one-step approximation is off by metres.
+    GCJ-02 has no closed-form inverse; the one-step approximation is off by metres. The
+    result is judged by its own (WGS-84) position, as the forward shift does, so the round
+    trip is exact even for mainland points whose shifted image falls outside the outline.
     """
-    if not in_mainland_china(lng, lat):
-        return lng, lat
     wgs_lng, wgs_lat = lng, lat
     for _ in range(_INVERSE_MAX_STEPS):
         dlng, dlat = _gcj02_offset(wgs_lng, wgs_lat)
@@ -136,6 +136,8 @@ def gcj02_to_wgs84(lng: float, lat: float) -> tuple[float, float]:
         wgs_lat -= step_lat
         if abs(step_lng) < _INVERSE_EPS_DEG and abs(step_lat) < _INVERSE_EPS_DEG:
             break
+    if not in_mainland_china(wgs_lng, wgs_lat):
+        return lng, lat
     return wgs_lng, wgs_lat
 
 

@@ -22,7 +22,7 @@ from powerdesk.staff.roles import Role
 from powerdesk.staff.services import staff_create
 
 STAFF_PASSWORD = "Gongdian#2026!"
-SHOWCASE_ID_CARD = "330102199003071234"  # checksum-valid; see customers/tests/test_validators.py
+SHOWCASE_ID_CARD = "330102199003071230"  # checksum-valid; see customers/tests/test_validators.py
 
 
 @dataclass
