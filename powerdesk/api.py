@@ -35,15 +35,23 @@ def application_error(request: HttpRequest, exc: ApplicationError):
 @api.exception_handler(ValidationError)
 def request_invalid(request: HttpRequest, exc: ValidationError):
     first = exc.errors[0] if exc.errors else {}
-    location = [str(part) for part in first.get("loc", []) if part not in ("body", "query", "path", "payload")]
+    location = [
+        str(part) for part in first.get("loc", []) if part not in ("body", "query", "path", "payload")
+    ]
     return api.create_response(
         request,
-        {"code": "invalid_request", "message": f"请求参数不正确：{first.get('msg', '')}",
-         "field": ".".join(location) or None, "errors": exc.errors},
+        {
+            "code": "invalid_request",
+            "message": f"请求参数不正确：{first.get('msg', '')}",
+            "field": ".".join(location) or None,
+            "errors": exc.errors,
+        },
         status=422,
     )
 
 
 @api.exception_handler(AuthenticationError)
 def unauthenticated(request: HttpRequest, exc: AuthenticationError):
-    return api.create_response(request, {"code": "unauthenticated", "message": "未登录或凭证已失效。"}, status=401)
+    return api.create_response(
+        request, {"code": "unauthenticated", "message": "未登录或凭证已失效。"}, status=401
+    )

@@ -13,8 +13,9 @@ import os
 import subprocess
 import sys
 import time
-import xml.etree.ElementTree as ET  # noqa: S405  (parsing our own pytest output, not input)
 from pathlib import Path
+
+from defusedxml import ElementTree as ET
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -40,10 +41,12 @@ def pytest_step(name: str, args: list[str], env: dict | None = None) -> None:
     junit = ARTIFACTS / f"junit-{name.replace(' ', '-')}.xml"
     step(name, [PY, "-m", "pytest", "-q", f"--junitxml={junit}", *args], env)
     if junit.exists():
-        suite = ET.parse(junit).getroot()  # noqa: S314
+        suite = ET.parse(junit).getroot()
         suites = [suite] if suite.tag == "testsuite" else list(suite)
         for s in suites:
-            tests, errors, fails, skipped = (int(s.get(k, 0)) for k in ("tests", "errors", "failures", "skipped"))
+            tests, errors, fails, skipped = (
+                int(s.get(k, 0)) for k in ("tests", "errors", "failures", "skipped")
+            )
             totals["failed"] += errors + fails
             totals["skipped"] += skipped
             totals["passed"] += tests - errors - fails - skipped
@@ -59,7 +62,9 @@ def main() -> int:
     with postgres_server() as database_url:
         pg_env = {**base_env, "DATABASE_URL": database_url}
         pytest_step("postgresql", [*workers, "-m", "not browser"], pg_env)
-        pytest_step("browser", ["-m", "browser", "-p", "no:xdist"], {**pg_env, "DJANGO_ALLOW_ASYNC_UNSAFE": "true"})
+        pytest_step(
+            "browser", ["-m", "browser", "-p", "no:xdist"], {**pg_env, "DJANGO_ALLOW_ASYNC_UNSAFE": "true"}
+        )
     step("bench smoke", [PY, "bench/run_all.py", "--smoke"], base_env)
     step("demo smoke", [PY, "scripts/demo_smoke.py"])
     minutes = (time.monotonic() - started) / 60

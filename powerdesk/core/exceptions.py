@@ -12,8 +12,15 @@ class ApplicationError(Exception):
 
     status = 400
 
-    def __init__(self, code: str, message: str, *, field: str | None = None, status: int | None = None,
-                 extra: dict | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        status: int | None = None,
+        extra: dict | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = str(message)

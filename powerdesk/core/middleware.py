@@ -39,10 +39,16 @@ class RequestBodyGuardMiddleware:
         except ValueError:
             return _refusal(request, 400, "bad_content_length", _("请求头 Content-Length 无效。"))
         if declared_length > limit:
-            security_log.info("oversized body refused", extra={"path": request.path, "bytes": declared_length})
-            return _refusal(request, 413, "body_too_large",
-                            _("请求内容过大（%(size)s 字节），上限为 %(limit)s 字节。")
-                            % {"size": declared_length, "limit": limit})
+            security_log.info(
+                "oversized body refused", extra={"path": request.path, "bytes": declared_length}
+            )
+            return _refusal(
+                request,
+                413,
+                "body_too_large",
+                _("请求内容过大（%(size)s 字节），上限为 %(limit)s 字节。")
+                % {"size": declared_length, "limit": limit},
+            )
         content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
         if declared_length and content_type in _TEXT_BODY_TYPES:
             charset = request.encoding or _charset_of(request.META.get("CONTENT_TYPE", "")) or "utf-8"
@@ -50,8 +56,12 @@ class RequestBodyGuardMiddleware:
                 try:
                     request.body.decode("utf-8")
                 except UnicodeDecodeError as exc:
-                    return _refusal(request, 400, "body_not_utf8",
-                                    _("请求内容不是有效的 UTF-8 编码（第 %(pos)s 字节）。") % {"pos": exc.start})
+                    return _refusal(
+                        request,
+                        400,
+                        "body_not_utf8",
+                        _("请求内容不是有效的 UTF-8 编码（第 %(pos)s 字节）。") % {"pos": exc.start},
+                    )
         return self.get_response(request)
 
 
@@ -79,7 +89,12 @@ class RequestLogMiddleware:
         if request.path not in ("/healthz", "/metrics"):
             request_log.info(
                 "request",
-                extra={"method": request.method, "path": request.path, "route": route,
-                       "status": response.status_code, "ms": round(elapsed * 1000, 1)},
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "route": route,
+                    "status": response.status_code,
+                    "ms": round(elapsed * 1000, 1),
+                },
             )
         return response

@@ -21,7 +21,7 @@ from powerdesk.staff.models import StaffUser
 from powerdesk.staff.roles import Role
 from powerdesk.staff.services import staff_create
 
-STAFF_PASSWORD = "Gongdian#2026!"
+STAFF_PASSWORD = "Gongdian#2026!"  # noqa: S105  (test personas only)
 SHOWCASE_ID_CARD = "330102199003071230"  # checksum-valid; see customers/tests/test_validators.py
 
 
@@ -37,25 +37,44 @@ class Company:
 
 def make_company() -> Company:
     province = supply_unit_create(code="33", name="示范省电力公司", level="province", division_code="330000")
-    city = supply_unit_create(code="3301", name="示范市供电公司", level="city", parent=province, division_code="330100")
-    county_a = supply_unit_create(code="330102", name="上城区供电公司", level="county", parent=city,
-                                  division_code="330102")
-    county_b = supply_unit_create(code="330106", name="西湖区供电公司", level="county", parent=city,
-                                  division_code="330106")
+    city = supply_unit_create(
+        code="3301", name="示范市供电公司", level="city", parent=province, division_code="330100"
+    )
+    county_a = supply_unit_create(
+        code="330102", name="上城区供电公司", level="county", parent=city, division_code="330102"
+    )
+    county_b = supply_unit_create(
+        code="330106", name="西湖区供电公司", level="county", parent=city, division_code="330106"
+    )
     station_a = supply_unit_create(code="33010201", name="湖滨供电所", level="station", parent=county_a)
     station_b = supply_unit_create(code="33010601", name="灵隐供电所", level="station", parent=county_b)
     return Company(province, city, county_a, county_b, station_a, station_b)
 
 
-def make_account(*, number: str, unit: SupplyUnit, holder_name: str = "张三", phone: str = "13800000000",
-                 id_card: str | None = SHOWCASE_ID_CARD, **extra) -> Account:
+def make_account(
+    *,
+    number: str,
+    unit: SupplyUnit,
+    holder_name: str = "张三",
+    phone: str = "13800000000",
+    id_card: str | None = SHOWCASE_ID_CARD,
+    **extra,
+) -> Account:
     from powerdesk.customers.services import account_set_holder_id_card
 
     county = unit if unit.level == "county" else unit.parent
     account = Account(
-        number=number, holder_kind=HolderKind.PERSON, holder_name=holder_name, phone=phone,
-        tariff_class=TariffClass.RESIDENTIAL, supply_unit=unit, province_code="330000", city_code="330100",
-        county_code=county.division_code or county.code, address="示范路1号", opened_on=date(2015, 3, 1),
+        number=number,
+        holder_kind=HolderKind.PERSON,
+        holder_name=holder_name,
+        phone=phone,
+        tariff_class=TariffClass.RESIDENTIAL,
+        supply_unit=unit,
+        province_code="330000",
+        city_code="330100",
+        county_code=county.division_code or county.code,
+        address="示范路1号",
+        opened_on=date(2015, 3, 1),
         **extra,
     )
     if id_card:
@@ -65,8 +84,9 @@ def make_account(*, number: str, unit: SupplyUnit, holder_name: str = "张三", 
 
 
 def make_staff(username: str, role: Role, unit: SupplyUnit) -> StaffUser:
-    return staff_create(username=username, password=STAFF_PASSWORD, role=role, supply_unit=unit,
-                        full_name=username)
+    return staff_create(
+        username=username, password=STAFF_PASSWORD, role=role, supply_unit=unit, full_name=username
+    )
 
 
 @pytest.fixture
@@ -83,8 +103,9 @@ def account_a(company) -> Account:
 @pytest.fixture
 def account_b(company) -> Account:
     """户号 0000000002 of 李四 in county B."""
-    return make_account(number="0000000002", unit=company.station_b, holder_name="李四", phone="13900000000",
-                        id_card=None)
+    return make_account(
+        number="0000000002", unit=company.station_b, holder_name="李四", phone="13900000000", id_card=None
+    )
 
 
 @pytest.fixture
@@ -94,8 +115,14 @@ def customer(account_a) -> CustomerUser:
 
     user = CustomerUser.objects.create(phone="13800000000", display_name="张三")
     Identity.objects.create(customer_user=user, provider="phone", app_id="", subject="13800000000")
-    Binding.objects.create(customer_user=user, account=account_a, role=BindingRole.HOLDER,
-                           verified_by=VerificationMethod.SMS_OTP, channel=Channel.H5, valid_from=timezone.now())
+    Binding.objects.create(
+        customer_user=user,
+        account=account_a,
+        role=BindingRole.HOLDER,
+        verified_by=VerificationMethod.SMS_OTP,
+        channel=Channel.H5,
+        valid_from=timezone.now(),
+    )
     return user
 
 

@@ -11,5 +11,8 @@ class CustomersConfig(AppConfig):
         from powerdesk.customers.pii import ID_CARD_CONTEXT
         from powerdesk.privacy.rotation import SealedColumn, register_sealed_column
 
-        register_sealed_column(SealedColumn("customers.Account", "holder_id_card_key_id",
-                                            "holder_id_card_ciphertext", ID_CARD_CONTEXT))
+        register_sealed_column(
+            SealedColumn(
+                "customers.Account", "holder_id_card_key_id", "holder_id_card_ciphertext", ID_CARD_CONTEXT
+            )
+        )

@@ -31,20 +31,63 @@ from powerdesk.events.choices import Channel
 from powerdesk.events.models import DomainEvent
 from powerdesk.organisation.models import SupplyUnit, TransformerArea
 
-REQUIRED_COLUMNS = ["account_number", "holder_kind", "holder_name", "tariff_class", "supply_unit_code",
-                    "province_code", "city_code", "county_code", "address"]
+REQUIRED_COLUMNS = [
+    "account_number",
+    "holder_kind",
+    "holder_name",
+    "tariff_class",
+    "supply_unit_code",
+    "province_code",
+    "city_code",
+    "county_code",
+    "address",
+]
 # Fields compared to decide "unchanged"; the sealed ID is compared by its keyed hash.
-COMPARED_FIELDS = ["status", "holder_kind", "holder_name", "holder_id_card_hash", "holder_org_code", "phone",
-                   "email", "tariff_class", "supply_unit_id", "transformer_area_id", "province_code", "city_code",
-                   "county_code", "town_code", "address", "lng_wgs84", "lat_wgs84", "lng_gcj02", "lat_gcj02",
-                   "is_important", "opened_on"]
-_HOLDER_KINDS = {"person": HolderKind.PERSON, "个人": HolderKind.PERSON, "居民": HolderKind.PERSON,
-                 "organisation": HolderKind.ORGANISATION, "organization": HolderKind.ORGANISATION,
-                 "单位": HolderKind.ORGANISATION, "企业": HolderKind.ORGANISATION}
+COMPARED_FIELDS = [
+    "status",
+    "holder_kind",
+    "holder_name",
+    "holder_id_card_hash",
+    "holder_org_code",
+    "phone",
+    "email",
+    "tariff_class",
+    "supply_unit_id",
+    "transformer_area_id",
+    "province_code",
+    "city_code",
+    "county_code",
+    "town_code",
+    "address",
+    "lng_wgs84",
+    "lat_wgs84",
+    "lng_gcj02",
+    "lat_gcj02",
+    "is_important",
+    "opened_on",
+]
+_HOLDER_KINDS = {
+    "person": HolderKind.PERSON,
+    "个人": HolderKind.PERSON,
+    "居民": HolderKind.PERSON,
+    "organisation": HolderKind.ORGANISATION,
+    "organization": HolderKind.ORGANISATION,
+    "单位": HolderKind.ORGANISATION,
+    "企业": HolderKind.ORGANISATION,
+}
 _TARIFFS = {**{c.value: c for c in TariffClass}, **{str(c.label): c for c in TariffClass}}
 _STATUSES = {**{c.value: c for c in AccountStatus}, **{str(c.label): c for c in AccountStatus}}
-_BOOLEANS = {"": False, "0": False, "false": False, "否": False, "n": False,
-             "1": True, "true": True, "是": True, "y": True}
+_BOOLEANS = {
+    "": False,
+    "0": False,
+    "false": False,
+    "否": False,
+    "n": False,
+    "1": True,
+    "true": True,
+    "是": True,
+    "y": True,
+}
 _DIVISION = re.compile(r"^\d{6}$")
 _TOWN = re.compile(r"^(\d{9}|\d{12})$")
 _ORG_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
@@ -57,8 +100,13 @@ class RowError(Exception):
         self.column, self.reason = column, reason
 
 
-def import_accounts(path: Path, *, encoding: str | None = None, batch_size: int = 5000,
-                    progress: Callable[[int], None] | None = None) -> ImportResult:
+def import_accounts(
+    path: Path,
+    *,
+    encoding: str | None = None,
+    batch_size: int = 5000,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
     _columns, rows = read_rows(path, required=REQUIRED_COLUMNS, encoding=encoding)
     result = ImportResult(source=path)
     units = dict(SupplyUnit.objects.values_list("code", "id"))
@@ -76,7 +124,11 @@ def import_accounts(path: Path, *, encoding: str | None = None, batch_size: int 
             continue
         number = clean["number"]
         if number in first_seen:
-            result.reject(row.number, "account_number", f"户号 {number} 在文件中重复，首次出现在第 {first_seen[number]} 行")
+            result.reject(
+                row.number,
+                "account_number",
+                f"户号 {number} 在文件中重复，首次出现在第 {first_seen[number]} 行",
+            )
             continue
         first_seen[number] = row.number
         batch.append((row.number, clean))
@@ -101,7 +153,9 @@ def _clean_row(values: dict[str, str], units: dict[str, int], areas: dict[str, i
     _check(validators.validate_account_number, number, "account_number")
     kind = _HOLDER_KINDS.get(get("holder_kind").lower())
     if kind is None:
-        raise RowError("holder_kind", f"户主类型 {get('holder_kind')!r} 无效，应为 person/organisation 或 个人/单位")
+        raise RowError(
+            "holder_kind", f"户主类型 {get('holder_kind')!r} 无效，应为 person/organisation 或 个人/单位"
+        )
     name = get("holder_name")
     if not name or len(name) > 100:
         raise RowError("holder_name", "户名为空或超过 100 个字符")
@@ -145,7 +199,10 @@ def _clean_row(values: dict[str, str], units: dict[str, int], areas: dict[str, i
     address = get("address")
     if not address or len(address) > 200:
         raise RowError("address", "地址为空或超过 200 个字符")
-    lng, lat = _coordinate(get("lng_wgs84"), "lng_wgs84", -180, 180), _coordinate(get("lat_wgs84"), "lat_wgs84", -90, 90)
+    lng, lat = (
+        _coordinate(get("lng_wgs84"), "lng_wgs84", -180, 180),
+        _coordinate(get("lat_wgs84"), "lat_wgs84", -90, 90),
+    )
     if (lng is None) != (lat is None):
         raise RowError("lng_wgs84" if lng is None else "lat_wgs84", "经度和纬度须同时填写")
     gcj_lng = gcj_lat = None
@@ -156,11 +213,27 @@ def _clean_row(values: dict[str, str], units: dict[str, int], areas: dict[str, i
     if important is None:
         raise RowError("is_important", "重要客户标志应为 0/1、是/否 或 true/false")
     return {
-        "number": number, "status": status, "holder_kind": kind, "holder_name": name, "id_card": id_card,
-        "holder_org_code": org_code, "phone": phone, "email": email, "tariff_class": tariff,
-        "supply_unit_id": unit_id, "transformer_area_id": area_id, "province_code": get("province_code"),
-        "city_code": get("city_code"), "county_code": get("county_code"), "town_code": town, "address": address,
-        "lng_wgs84": lng, "lat_wgs84": lat, "lng_gcj02": gcj_lng, "lat_gcj02": gcj_lat, "is_important": important,
+        "number": number,
+        "status": status,
+        "holder_kind": kind,
+        "holder_name": name,
+        "id_card": id_card,
+        "holder_org_code": org_code,
+        "phone": phone,
+        "email": email,
+        "tariff_class": tariff,
+        "supply_unit_id": unit_id,
+        "transformer_area_id": area_id,
+        "province_code": get("province_code"),
+        "city_code": get("city_code"),
+        "county_code": get("county_code"),
+        "town_code": town,
+        "address": address,
+        "lng_wgs84": lng,
+        "lat_wgs84": lat,
+        "lng_gcj02": gcj_lng,
+        "lat_gcj02": gcj_lat,
+        "is_important": important,
         "opened_on": _date(get("opened_on"), "opened_on"),
     }
 
@@ -229,7 +302,9 @@ def _write_batch(batch: list[tuple[int, dict]], result: ImportResult) -> None:
         if _snapshot(account) == before:
             result.unchanged += 1
             continue
-        if _is_new_holder(old_holder, (account.holder_kind, account.holder_name, account.holder_id_card_hash)):
+        if _is_new_holder(
+            old_holder, (account.holder_kind, account.holder_name, account.holder_id_card_hash)
+        ):
             holder_changed.append(account)
         to_update.append(account)
     now = timezone.now()
@@ -259,17 +334,38 @@ def _update_fields() -> list[str]:
 
 def _end_bindings_for_holder_change(accounts: list[Account], now) -> None:
     ids = [a.pk for a in accounts]
-    ended = list(Binding.objects.filter(account_id__in=ids, ended_at__isnull=True)
-                 .values_list("customer_user_id", "account_id"))
+    ended = list(
+        Binding.objects.filter(account_id__in=ids, ended_at__isnull=True).values_list(
+            "customer_user_id", "account_id"
+        )
+    )
     Binding.objects.filter(account_id__in=ids, ended_at__isnull=True).update(
-        ended_at=now, end_reason=BindingEndReason.HOLDER_CHANGED, updated_at=now)
+        ended_at=now, end_reason=BindingEndReason.HOLDER_CHANGED, updated_at=now
+    )
     # Bulk-append the events a per-account 过户 would have recorded.
     from powerdesk.core.ids import uuid7
 
-    events = [DomainEvent(id=uuid7(), kind=kinds.ACCOUNT_HOLDER_CHANGED.name, channel=Channel.SYSTEM,
-                          occurred_at=now, account_id=pk, payload={"source": "import"}) for pk in ids]
-    events += [DomainEvent(id=uuid7(), kind=kinds.CUSTOMER_UNBOUND.name, channel=Channel.SYSTEM, occurred_at=now,
-                           customer_user_id=user_id, account_id=account_id,
-                           payload={"reason": BindingEndReason.HOLDER_CHANGED})
-               for user_id, account_id in ended]
+    events = [
+        DomainEvent(
+            id=uuid7(),
+            kind=kinds.ACCOUNT_HOLDER_CHANGED.name,
+            channel=Channel.SYSTEM,
+            occurred_at=now,
+            account_id=pk,
+            payload={"source": "import"},
+        )
+        for pk in ids
+    ]
+    events += [
+        DomainEvent(
+            id=uuid7(),
+            kind=kinds.CUSTOMER_UNBOUND.name,
+            channel=Channel.SYSTEM,
+            occurred_at=now,
+            customer_user_id=user_id,
+            account_id=account_id,
+            payload={"reason": BindingEndReason.HOLDER_CHANGED},
+        )
+        for user_id, account_id in ended
+    ]
     DomainEvent.objects.bulk_create(events)

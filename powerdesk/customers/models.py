@@ -29,7 +29,9 @@ class Account(models.Model):
     """
 
     number = models.CharField(_("户号"), max_length=10, unique=True)
-    status = models.CharField(_("状态"), max_length=16, choices=AccountStatus.choices, default=AccountStatus.ACTIVE)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=AccountStatus.choices, default=AccountStatus.ACTIVE
+    )
     holder_kind = models.CharField(_("户主类型"), max_length=16, choices=HolderKind.choices)
     holder_name = models.CharField(_("户名"), max_length=100, db_index=True)
     holder_id_card_key_id = models.CharField(max_length=16, blank=True, editable=False)
@@ -40,11 +42,18 @@ class Account(models.Model):
     email = models.EmailField(_("电子邮箱"), blank=True)
     tariff_class = models.CharField(_("用电类别"), max_length=32, choices=TariffClass.choices)
     supply_unit = models.ForeignKey(
-        "organisation.SupplyUnit", on_delete=models.PROTECT, related_name="accounts", verbose_name=_("供电单位")
+        "organisation.SupplyUnit",
+        on_delete=models.PROTECT,
+        related_name="accounts",
+        verbose_name=_("供电单位"),
     )
     transformer_area = models.ForeignKey(
-        "organisation.TransformerArea", on_delete=models.PROTECT, null=True, blank=True,
-        related_name="accounts", verbose_name=_("台区"),
+        "organisation.TransformerArea",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="accounts",
+        verbose_name=_("台区"),
     )
     province_code = models.CharField(_("省"), max_length=6)
     city_code = models.CharField(_("市"), max_length=6)
@@ -59,7 +68,9 @@ class Account(models.Model):
     # Segmentation attributes (marketing uses them; none is personal data on its own).
     age_group = models.CharField(_("年龄段"), max_length=16, choices=AgeGroup.choices, blank=True)
     occupation = models.CharField(_("职业"), max_length=50, blank=True)
-    consumption_level = models.CharField(_("用电水平"), max_length=8, choices=ConsumptionLevel.choices, blank=True)
+    consumption_level = models.CharField(
+        _("用电水平"), max_length=8, choices=ConsumptionLevel.choices, blank=True
+    )
     credit_rating = models.CharField(_("信用等级"), max_length=4, choices=CreditRating.choices, blank=True)
     preferred_channel = models.CharField(_("偏好渠道"), max_length=16, choices=Channel.choices, blank=True)
     tags = models.JSONField(_("标签"), default=list, blank=True)
@@ -72,7 +83,8 @@ class Account(models.Model):
         verbose_name_plural = _("用电户")
         constraints = [
             models.CheckConstraint(
-                condition=Q(number__regex=r"^[0-9]{10}$"), name="account_number_is_10_digits",
+                condition=Q(number__regex=r"^[0-9]{10}$"),
+                name="account_number_is_10_digits",
                 violation_error_message=_("户号必须是 10 位数字。"),
             ),
         ]
@@ -119,7 +131,8 @@ class Identity(models.Model):
         verbose_name_plural = _("渠道身份")
         constraints = [
             models.UniqueConstraint(
-                fields=["provider", "app_id", "subject"], name="identity_unique_per_provider_app",
+                fields=["provider", "app_id", "subject"],
+                name="identity_unique_per_provider_app",
                 violation_error_message=_("该渠道身份已属于另一位客户。"),
             )
         ]
@@ -151,12 +164,14 @@ class Binding(models.Model):
         verbose_name_plural = _("户号绑定")
         constraints = [
             models.UniqueConstraint(
-                fields=["customer_user", "account"], condition=Q(ended_at__isnull=True),
+                fields=["customer_user", "account"],
+                condition=Q(ended_at__isnull=True),
                 name="binding_one_active_per_user_account",
                 violation_error_message=_("该户号已绑定到您的账户。"),
             ),
             models.CheckConstraint(
-                condition=Q(ended_at__isnull=True) | ~Q(end_reason=""), name="binding_end_has_reason",
+                condition=Q(ended_at__isnull=True) | ~Q(end_reason=""),
+                name="binding_end_has_reason",
                 violation_error_message=_("解除绑定必须注明原因。"),
             ),
         ]
@@ -184,3 +199,6 @@ class OtpChallenge(models.Model):
         verbose_name = _("短信验证码")
         verbose_name_plural = _("短信验证码")
         indexes = [models.Index(fields=["phone", "purpose", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} → {self.phone[:3]}****{self.phone[-4:]}"

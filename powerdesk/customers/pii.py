@@ -19,4 +19,6 @@ def id_card_reveal(account) -> str:
     """Plaintext for a caller that has already written the access audit line."""
     if not account.holder_id_card_ciphertext:
         return ""
-    return open_sealed(account.holder_id_card_key_id, account.holder_id_card_ciphertext, context=ID_CARD_CONTEXT)
+    return open_sealed(
+        account.holder_id_card_key_id, account.holder_id_card_ciphertext, context=ID_CARD_CONTEXT
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext as _
 
 from powerdesk.core.exceptions import ApplicationError
 from powerdesk.customers import validators
@@ -45,5 +46,5 @@ def clean_email(value: str) -> str:
     try:
         validate_email(value)
     except ValidationError:
-        raise ApplicationError("invalid_email", "电子邮箱格式不正确。", field="email") from None
+        raise ApplicationError("invalid_email", _("电子邮箱格式不正确。"), field="email") from None
     return value.lower()

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
 
 from powerdesk.channels.sms.outbound import sms_send
 from powerdesk.core.exceptions import ApplicationError, RateLimited
@@ -33,7 +34,9 @@ def _code_hash(code: str, *, phone: str, purpose: str, context: str) -> str:
     return salted_hmac("powerdesk.otp", f"{phone}|{purpose}|{context}|{code}", algorithm="sha256").hexdigest()
 
 
-def otp_request(*, phone: str, purpose: OtpPurpose | str, context: str = "", ip: str | None = None) -> OtpChallenge:
+def otp_request(
+    *, phone: str, purpose: OtpPurpose | str, context: str = "", ip: str | None = None
+) -> OtpChallenge:
     """Create a challenge and text the code. Raises RateLimited when asked too often."""
     purpose = OtpPurpose(purpose)
     now = timezone.now()
@@ -43,26 +46,43 @@ def otp_request(*, phone: str, purpose: OtpPurpose | str, context: str = "", ip:
         interval = settings.OTP_RESEND_INTERVAL_SECONDS
         if latest and (now - latest.created_at).total_seconds() < interval:
             wait = interval - int((now - latest.created_at).total_seconds())
-            raise RateLimited("otp_too_frequent", f"验证码发送过于频繁，请 {wait} 秒后再试。", field="phone",
-                              extra={"retry_after": wait})
-        if OtpChallenge.objects.filter(phone=phone, created_at__gte=hour_ago).count() >= \
-                settings.OTP_MAX_PER_PHONE_PER_HOUR:
-            raise RateLimited("otp_phone_hourly_limit", "该手机号一小时内获取验证码次数已达上限，请稍后再试。",
-                              field="phone")
-        if ip and OtpChallenge.objects.filter(requested_ip=ip, created_at__gte=hour_ago).count() >= \
-                settings.OTP_MAX_PER_IP_PER_HOUR:
-            raise RateLimited("otp_ip_hourly_limit", "当前网络获取验证码次数过多，请稍后再试。")
+            raise RateLimited(
+                "otp_too_frequent",
+                _("验证码发送过于频繁，请 %(wait)s 秒后再试。") % {"wait": wait},
+                field="phone",
+                extra={"retry_after": wait},
+            )
+        if (
+            OtpChallenge.objects.filter(phone=phone, created_at__gte=hour_ago).count()
+            >= settings.OTP_MAX_PER_PHONE_PER_HOUR
+        ):
+            raise RateLimited(
+                "otp_phone_hourly_limit",
+                _("该手机号一小时内获取验证码次数已达上限，请稍后再试。"),
+                field="phone",
+            )
+        if (
+            ip
+            and OtpChallenge.objects.filter(requested_ip=ip, created_at__gte=hour_ago).count()
+            >= settings.OTP_MAX_PER_IP_PER_HOUR
+        ):
+            raise RateLimited("otp_ip_hourly_limit", _("当前网络获取验证码次数过多，请稍后再试。"))
         code = f"{secrets.randbelow(1_000_000):06d}"
         challenge = OtpChallenge.objects.create(
-            phone=phone, purpose=purpose, context=context, requested_ip=ip,
+            phone=phone,
+            purpose=purpose,
+            context=context,
+            requested_ip=ip,
             code_hash=_code_hash(code, phone=phone, purpose=purpose, context=context),
-            created_at=now, expires_at=now + timedelta(seconds=settings.OTP_TTL_SECONDS),
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.OTP_TTL_SECONDS),
         )
         minutes = max(1, settings.OTP_TTL_SECONDS // 60)
         sms_send(
             phone=phone,
             body=f"您正在{_PURPOSE_TEXT[purpose]}，验证码 {code}，{minutes} 分钟内有效。请勿告诉他人。",
-            purpose=f"otp.{purpose}", sensitive=True,
+            purpose=f"otp.{purpose}",
+            sensitive=True,
         )
     return challenge
 
@@ -72,27 +92,29 @@ def otp_verify(*, phone: str, purpose: OtpPurpose | str, code: str, context: str
     purpose = OtpPurpose(purpose)
     code = (code or "").strip()
     if not (len(code) == 6 and code.isascii() and code.isdigit()):
-        raise ApplicationError("otp_malformed", "验证码应为 6 位数字。", field="code")
+        raise ApplicationError("otp_malformed", _("验证码应为 6 位数字。"), field="code")
     now = timezone.now()
     challenge = OtpChallenge.objects.filter(phone=phone, purpose=purpose).order_by("-created_at").first()
     if challenge is None:
-        raise ApplicationError("otp_not_requested", "请先获取短信验证码。", field="code")
+        raise ApplicationError("otp_not_requested", _("请先获取短信验证码。"), field="code")
     if challenge.consumed_at is not None:
-        raise ApplicationError("otp_used", "该验证码已使用，请重新获取。", field="code")
+        raise ApplicationError("otp_used", _("该验证码已使用，请重新获取。"), field="code")
     if challenge.expires_at <= now:
-        raise ApplicationError("otp_expired", "验证码已过期，请重新获取。", field="code")
+        raise ApplicationError("otp_expired", _("验证码已过期，请重新获取。"), field="code")
     if challenge.attempts >= settings.OTP_MAX_ATTEMPTS:
-        raise ApplicationError("otp_attempts_exhausted", "验证码错误次数过多，请重新获取。", field="code")
+        raise ApplicationError("otp_attempts_exhausted", _("验证码错误次数过多，请重新获取。"), field="code")
     expected = _code_hash(code, phone=phone, purpose=purpose, context=context)
     if not hmac.compare_digest(expected, challenge.code_hash):
         # Counted outside the caller's transaction would be ideal; the caller does not wrap
         # verification in one, so this update commits even though we raise.
         OtpChallenge.objects.filter(pk=challenge.pk).update(attempts=F("attempts") + 1)
         left = settings.OTP_MAX_ATTEMPTS - challenge.attempts - 1
-        raise ApplicationError("otp_wrong", f"验证码不正确，还可尝试 {max(left, 0)} 次。", field="code")
+        raise ApplicationError(
+            "otp_wrong", _("验证码不正确，还可尝试 %(left)s 次。") % {"left": max(left, 0)}, field="code"
+        )
     # Conditional update: two concurrent correct submissions spend the code once.
     spent = OtpChallenge.objects.filter(pk=challenge.pk, consumed_at__isnull=True).update(consumed_at=now)
     if not spent:
-        raise ApplicationError("otp_used", "该验证码已使用，请重新获取。", field="code")
+        raise ApplicationError("otp_used", _("该验证码已使用，请重新获取。"), field="code")
     challenge.consumed_at = now
     return challenge

@@ -15,7 +15,12 @@ class SupplyUnit(models.Model):
     name = models.CharField(_("单位名称"), max_length=100)
     level = models.CharField(_("层级"), max_length=16, choices=UnitLevel.choices)
     parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("上级")
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("上级"),
     )
     path = models.CharField(_("路径"), max_length=255, unique=True, editable=False)
     division_code = models.CharField(_("行政区划代码"), max_length=12, blank=True)
@@ -62,8 +67,11 @@ class Department(models.Model):
         verbose_name = _("部门")
         verbose_name_plural = _("部门")
         constraints = [
-            models.UniqueConstraint(fields=["supply_unit", "name"], name="department_unique_name_per_unit",
-                                    violation_error_message=_("同一单位下部门名称不能重复。"))
+            models.UniqueConstraint(
+                fields=["supply_unit", "name"],
+                name="department_unique_name_per_unit",
+                violation_error_message=_("同一单位下部门名称不能重复。"),
+            )
         ]
 
     def __str__(self) -> str:

@@ -106,7 +106,9 @@ def seal(plaintext: str, *, context: str) -> tuple[str, str]:
     """Encrypt ``plaintext`` for the column named by ``context``; returns (key_id, ciphertext)."""
     ring = keyring()
     nonce = os.urandom(_NONCE_BYTES)
-    sealed = AESGCM(ring.keys[ring.current_key_id]).encrypt(nonce, plaintext.encode("utf-8"), context.encode())
+    sealed = AESGCM(ring.keys[ring.current_key_id]).encrypt(
+        nonce, plaintext.encode("utf-8"), context.encode()
+    )
     return ring.current_key_id, _b64(nonce + sealed)
 
 

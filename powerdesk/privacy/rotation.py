@@ -51,8 +51,11 @@ def rotate_column(column: SealedColumn, *, batch_size: int = 2000) -> int:
             if not rows:
                 return changed
             for row in rows:
-                plain = open_sealed(getattr(row, column.key_id_field), getattr(row, column.ciphertext_field),
-                                    context=column.context)
+                plain = open_sealed(
+                    getattr(row, column.key_id_field),
+                    getattr(row, column.ciphertext_field),
+                    context=column.context,
+                )
                 key_id, ciphertext = seal(plain, context=column.context)
                 setattr(row, column.key_id_field, key_id)
                 setattr(row, column.ciphertext_field, ciphertext)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from powerdesk.core.exceptions import ApplicationError
 from powerdesk.privacy.models import PersonalDataAccess
@@ -27,7 +28,7 @@ def pii_access_record(
     """Write the audit line *before* the data is shown; no purpose, no access."""
     purpose = (purpose or "").strip()
     if not purpose:
-        raise ApplicationError("purpose_required", "查看客户个人信息须填写访问事由。", field="purpose")
+        raise ApplicationError("purpose_required", _("查看客户个人信息须填写访问事由。"), field="purpose")
     return PersonalDataAccess.objects.create(
         accessed_at=timezone.now(),
         staff=staff,

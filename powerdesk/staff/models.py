@@ -11,12 +11,20 @@ class StaffUser(AbstractUser):
     """A console user. Scope = ``supply_unit`` and everything under it; rights = ``role``."""
 
     supply_unit = models.ForeignKey(
-        "organisation.SupplyUnit", on_delete=models.PROTECT, null=True, blank=True,
-        related_name="staff", verbose_name=_("所属单位"),
+        "organisation.SupplyUnit",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        verbose_name=_("所属单位"),
     )
     department = models.ForeignKey(
-        "organisation.Department", on_delete=models.PROTECT, null=True, blank=True,
-        related_name="staff", verbose_name=_("所属部门"),
+        "organisation.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        verbose_name=_("所属部门"),
     )
     role = models.CharField(_("角色"), max_length=16, choices=Role.choices, default=Role.AGENT)
     failed_login_count = models.PositiveSmallIntegerField(default=0, editable=False)

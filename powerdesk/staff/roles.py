@@ -36,12 +36,24 @@ class Perm(models.TextChoices):
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.AGENT: frozenset({Perm.CUSTOMER_SEARCH, Perm.CUSTOMER_VIEW}),
     Role.BACK_OFFICE: frozenset(
-        {Perm.CUSTOMER_SEARCH, Perm.CUSTOMER_VIEW, Perm.CUSTOMER_VIEW_PII, Perm.CUSTOMER_EDIT,
-         Perm.BINDING_MANAGE, Perm.SMS_OUTBOX_VIEW}
+        {
+            Perm.CUSTOMER_SEARCH,
+            Perm.CUSTOMER_VIEW,
+            Perm.CUSTOMER_VIEW_PII,
+            Perm.CUSTOMER_EDIT,
+            Perm.BINDING_MANAGE,
+            Perm.SMS_OUTBOX_VIEW,
+        }
     ),
     Role.DEPT_MANAGER: frozenset(
-        {Perm.CUSTOMER_SEARCH, Perm.CUSTOMER_VIEW, Perm.CUSTOMER_VIEW_PII, Perm.AUDIT_VIEW,
-         Perm.EVENTS_VIEW, Perm.ANALYTICS_VIEW}
+        {
+            Perm.CUSTOMER_SEARCH,
+            Perm.CUSTOMER_VIEW,
+            Perm.CUSTOMER_VIEW_PII,
+            Perm.AUDIT_VIEW,
+            Perm.EVENTS_VIEW,
+            Perm.ANALYTICS_VIEW,
+        }
     ),
     # Analysts work on aggregates and the event log, never on individual customers.
     Role.ANALYST: frozenset({Perm.EVENTS_VIEW, Perm.ANALYTICS_VIEW}),

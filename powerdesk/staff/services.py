@@ -10,6 +10,7 @@ from django.contrib.auth import authenticate
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from powerdesk.core.exceptions import ApplicationError
 from powerdesk.organisation.models import Department, SupplyUnit
@@ -31,8 +32,11 @@ def staff_sign_in(*, username: str, password: str, request=None) -> StaffUser:
     if user is not None and user.locked_until and user.locked_until > now:
         minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
         security_log.warning("staff login while locked", extra={"username": username})
-        raise ApplicationError("account_locked", f"登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试。",
-                               status=403)
+        raise ApplicationError(
+            "account_locked",
+            _("登录失败次数过多，账号已锁定，请 %(minutes)s 分钟后再试。") % {"minutes": minutes},
+            status=403,
+        )
     authenticated = authenticate(request, username=username, password=password)
     if authenticated is None:
         if user is not None:
@@ -46,7 +50,7 @@ def staff_sign_in(*, username: str, password: str, request=None) -> StaffUser:
                     )
                     security_log.warning("staff account locked", extra={"username": username})
         security_log.info("staff login failed", extra={"username": username})
-        raise ApplicationError("invalid_credentials", "用户名或密码错误。", status=401)
+        raise ApplicationError("invalid_credentials", _("用户名或密码错误。"), status=401)
     if authenticated.failed_login_count or authenticated.locked_until:
         StaffUser.objects.filter(pk=authenticated.pk).update(failed_login_count=0, locked_until=None)
     return authenticated
@@ -63,12 +67,18 @@ def staff_create(
     full_name: str = "",
 ) -> StaffUser:
     if StaffUser.objects.filter(username=username).exists():
-        raise ApplicationError("duplicate_username", f"用户名 {username} 已存在。", field="username")
+        raise ApplicationError(
+            "duplicate_username", _("用户名 %(username)s 已存在。") % {"username": username}, field="username"
+        )
     if department is not None and department.supply_unit_id != supply_unit.pk:
-        raise ApplicationError("department_outside_unit", "部门不属于该供电单位。", field="department")
+        raise ApplicationError("department_outside_unit", _("部门不属于该供电单位。"), field="department")
     user = StaffUser(
-        username=username, role=Role(role), supply_unit=supply_unit, department=department,
-        first_name=full_name, is_staff=False,
+        username=username,
+        role=Role(role),
+        supply_unit=supply_unit,
+        department=department,
+        first_name=full_name,
+        is_staff=False,
     )
     user.set_password(password)
     user.save()

@@ -27,3 +27,6 @@ class OutboundSms(models.Model):
         verbose_name = _("短信发送记录")
         verbose_name_plural = _("短信发送记录")
         ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} → {self.phone[:3]}****{self.phone[-4:]} ({self.status})"

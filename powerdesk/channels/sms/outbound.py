@@ -33,7 +33,12 @@ class OutboxBackend:
     def deliver(self, message: OutboundSms) -> str:
         path = settings.VAR_DIR / "sms_outbox.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
-        line = {"id": message.pk, "phone": message.phone, "body": message.body, "at": timezone.now().isoformat()}
+        line = {
+            "id": message.pk,
+            "phone": message.phone,
+            "body": message.body,
+            "at": timezone.now().isoformat(),
+        }
         with path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(line, ensure_ascii=False) + "\n")
         return f"outbox-{message.pk}"
@@ -49,7 +54,10 @@ def sms_send(*, phone: str, body: str, purpose: str, sensitive: bool = False) ->
     """Record and deliver one SMS. The attempt is stored whether delivery succeeds or not."""
     backend = get_backend()
     message = OutboundSms.objects.create(
-        phone=phone, body=f"【{settings.SMS_SIGN_NAME}】{body}", purpose=purpose, backend=backend.name,
+        phone=phone,
+        body=f"【{settings.SMS_SIGN_NAME}】{body}",
+        purpose=purpose,
+        backend=backend.name,
         is_sensitive=sensitive,
     )
     try:

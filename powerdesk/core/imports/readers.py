@@ -35,7 +35,9 @@ def detect_encoding(path: Path) -> str:
     try:
         head.decode("gb18030")
     except UnicodeDecodeError:
-        raise ApplicationError("unknown_encoding", f"{path.name}: 无法识别文件编码（既不是 UTF-8 也不是 GBK）。") from None
+        raise ApplicationError(
+            "unknown_encoding", f"{path.name}: 无法识别文件编码（既不是 UTF-8 也不是 GBK）。"
+        ) from None
     return "gb18030"
 
 
@@ -44,7 +46,9 @@ def _read_head(path: Path) -> bytes:
         return handle.read(_SNIFF_BYTES)
 
 
-def read_rows(path: Path, *, required: list[str], encoding: str | None = None) -> tuple[list[str], Iterator[SourceRow]]:
+def read_rows(
+    path: Path, *, required: list[str], encoding: str | None = None
+) -> tuple[list[str], Iterator[SourceRow]]:
     """Open ``path`` (CSV or Parquet); check the header; return (columns, row iterator)."""
     if not path.exists():
         raise ApplicationError("file_not_found", f"文件不存在：{path}")
@@ -54,8 +58,9 @@ def read_rows(path: Path, *, required: list[str], encoding: str | None = None) -
         columns, rows = _csv_rows(path, encoding or detect_encoding(path))
     missing = [name for name in required if name not in columns]
     if missing:
-        raise ApplicationError("missing_columns", f"{path.name}: 缺少必需的列：{', '.join(missing)}",
-                               extra={"missing": missing})
+        raise ApplicationError(
+            "missing_columns", f"{path.name}: 缺少必需的列：{', '.join(missing)}", extra={"missing": missing}
+        )
     return columns, rows
 
 
@@ -85,16 +90,23 @@ def _csv_rows(path: Path, encoding: str) -> tuple[list[str], Iterator[SourceRow]
                 except UnicodeDecodeError:
                     # The stream cannot be resynchronised reliably after a bad byte.
                     raise ApplicationError(
-                        "bad_encoding", f"{path.name}: 第 {reader.line_num + 1} 行附近含有无法按 {encoding} 解码的字节。"
+                        "bad_encoding",
+                        f"{path.name}: 第 {reader.line_num + 1} 行附近含有无法按 {encoding} 解码的字节。",
                     ) from None
                 except csv.Error as exc:
-                    raise ApplicationError("malformed_csv", f"{path.name}: 第 {reader.line_num} 行 CSV 格式错误：{exc}") from None
+                    raise ApplicationError(
+                        "malformed_csv", f"{path.name}: 第 {reader.line_num} 行 CSV 格式错误：{exc}"
+                    ) from None
                 if not record or all(not cell.strip() for cell in record):
                     continue
                 if len(record) != len(columns):
-                    yield SourceRow(reader.line_num, {"__error__": f"列数为 {len(record)}，表头为 {len(columns)} 列"})
+                    yield SourceRow(
+                        reader.line_num, {"__error__": f"列数为 {len(record)}，表头为 {len(columns)} 列"}
+                    )
                     continue
-                yield SourceRow(reader.line_num, {col: cell.strip() for col, cell in zip(columns, record, strict=True)})
+                yield SourceRow(
+                    reader.line_num, {col: cell.strip() for col, cell in zip(columns, record, strict=True)}
+                )
 
     return columns, rows()
 
@@ -105,7 +117,9 @@ def _parquet_rows(path: Path) -> tuple[list[str], Iterator[SourceRow]]:
     try:
         parquet = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises several types for a corrupt file
-        raise ApplicationError("malformed_parquet", f"{path.name}: 不是有效的 Parquet 文件（{exc}）。") from None
+        raise ApplicationError(
+            "malformed_parquet", f"{path.name}: 不是有效的 Parquet 文件（{exc}）。"
+        ) from None
     columns = list(parquet.schema_arrow.names)
 
     def rows() -> Iterator[SourceRow]:

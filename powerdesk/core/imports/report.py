@@ -47,5 +47,11 @@ class ImportResult:
         return path
 
     def summary(self) -> dict:
-        return {"file": str(self.source), "read": self.read, "created": self.created, "updated": self.updated,
-                "unchanged": self.unchanged, "rejected": self.rejected}
+        return {
+            "file": str(self.source),
+            "read": self.read,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+        }

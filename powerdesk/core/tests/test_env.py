@@ -51,8 +51,14 @@ def test_settings_module_fails_clearly_on_a_bad_value():
 
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "powerdesk.settings", "POWERDESK_OTP_TTL_SECONDS": "soon"},
-        capture_output=True, text=True, check=False,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "powerdesk.settings",
+            "POWERDESK_OTP_TTL_SECONDS": "soon",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode != 0
     assert "POWERDESK_OTP_TTL_SECONDS='soon': expected an integer" in result.stderr

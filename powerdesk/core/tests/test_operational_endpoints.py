@@ -32,16 +32,20 @@ def test_oversized_body_is_refused_before_any_view(client, settings):
 
 
 def test_non_utf8_body_is_refused_with_the_byte_position(client):
-    response = client.post("/api/v1/auth/token", data="{\"a\": \"电费\"}".encode("gbk"),
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/auth/token", data='{"a": "电费"}'.encode("gbk"), content_type="application/json"
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "body_not_utf8"
     assert "第 7 字节" in response.json()["message"]
 
 
 def test_non_utf8_form_on_a_page_gets_a_chinese_plain_text_error(client):
-    response = client.post("/console/login/", data="username=\xff".encode("latin-1"),
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/console/login/",
+        data="username=\xff".encode("latin-1"),
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 400
     assert "UTF-8" in response.content.decode()
 

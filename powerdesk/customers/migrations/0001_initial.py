@@ -5,148 +5,397 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('organisation', '0001_initial'),
+        ("organisation", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CustomerUser',
+            name="CustomerUser",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('display_name', models.CharField(blank=True, max_length=100, verbose_name='称呼')),
-                ('phone', models.CharField(blank=True, max_length=11, null=True, unique=True, verbose_name='手机号')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='电子邮箱')),
-                ('is_active', models.BooleanField(default=True, verbose_name='有效')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("display_name", models.CharField(blank=True, max_length=100, verbose_name="称呼")),
+                (
+                    "phone",
+                    models.CharField(
+                        blank=True, max_length=11, null=True, unique=True, verbose_name="手机号"
+                    ),
+                ),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="电子邮箱")),
+                ("is_active", models.BooleanField(default=True, verbose_name="有效")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
             ],
             options={
-                'verbose_name': '客户用户',
-                'verbose_name_plural': '客户用户',
+                "verbose_name": "客户用户",
+                "verbose_name_plural": "客户用户",
             },
         ),
         migrations.CreateModel(
-            name='Account',
+            name="Account",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=10, unique=True, verbose_name='户号')),
-                ('status', models.CharField(choices=[('active', '正常'), ('suspended', '暂停'), ('closed', '销户')], default='active', max_length=16, verbose_name='状态')),
-                ('holder_kind', models.CharField(choices=[('person', '个人'), ('organisation', '单位')], max_length=16, verbose_name='户主类型')),
-                ('holder_name', models.CharField(db_index=True, max_length=100, verbose_name='户名')),
-                ('holder_id_card_key_id', models.CharField(blank=True, editable=False, max_length=16)),
-                ('holder_id_card_ciphertext', models.TextField(blank=True, editable=False)),
-                ('holder_id_card_hash', models.CharField(blank=True, db_index=True, editable=False, max_length=64)),
-                ('holder_org_code', models.CharField(blank=True, max_length=18, verbose_name='统一社会信用代码')),
-                ('phone', models.CharField(blank=True, db_index=True, max_length=11, verbose_name='预留手机号')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='电子邮箱')),
-                ('tariff_class', models.CharField(choices=[('residential', '居民生活'), ('general_commercial', '一般工商业'), ('large_industry', '大工业'), ('agricultural', '农业生产')], max_length=32, verbose_name='用电类别')),
-                ('province_code', models.CharField(max_length=6, verbose_name='省')),
-                ('city_code', models.CharField(max_length=6, verbose_name='市')),
-                ('county_code', models.CharField(db_index=True, max_length=6, verbose_name='区县')),
-                ('town_code', models.CharField(blank=True, max_length=12, verbose_name='乡镇街道')),
-                ('address', models.CharField(max_length=200, verbose_name='用电地址')),
-                ('lng_wgs84', models.DecimalField(blank=True, decimal_places=6, max_digits=10, null=True)),
-                ('lat_wgs84', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True)),
-                ('lng_gcj02', models.DecimalField(blank=True, decimal_places=6, max_digits=10, null=True)),
-                ('lat_gcj02', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True)),
-                ('is_important', models.BooleanField(default=False, verbose_name='重要客户')),
-                ('age_group', models.CharField(blank=True, choices=[('under_30', '30岁以下'), ('30_44', '30-44岁'), ('45_59', '45-59岁'), ('60_plus', '60岁及以上')], max_length=16, verbose_name='年龄段')),
-                ('occupation', models.CharField(blank=True, max_length=50, verbose_name='职业')),
-                ('consumption_level', models.CharField(blank=True, choices=[('low', '低'), ('medium', '中'), ('high', '高')], max_length=8, verbose_name='用电水平')),
-                ('credit_rating', models.CharField(blank=True, choices=[('AAA', 'AAA'), ('AA', 'AA'), ('A', 'A'), ('B', 'B'), ('C', 'C')], max_length=4, verbose_name='信用等级')),
-                ('preferred_channel', models.CharField(blank=True, choices=[('wechat', '微信公众号'), ('alipay', '支付宝生活号'), ('sms', '短信营业厅'), ('h5', 'H5 微网页'), ('app', '手机 App'), ('api', '开放接口'), ('web', '网站'), ('outlet', '营业厅'), ('console', '坐席工作台'), ('system', '系统')], max_length=16, verbose_name='偏好渠道')),
-                ('tags', models.JSONField(blank=True, default=list, verbose_name='标签')),
-                ('opened_on', models.DateField(blank=True, null=True, verbose_name='立户日期')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
-                ('supply_unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='accounts', to='organisation.supplyunit', verbose_name='供电单位')),
-                ('transformer_area', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='accounts', to='organisation.transformerarea', verbose_name='台区')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(max_length=10, unique=True, verbose_name="户号")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "正常"), ("suspended", "暂停"), ("closed", "销户")],
+                        default="active",
+                        max_length=16,
+                        verbose_name="状态",
+                    ),
+                ),
+                (
+                    "holder_kind",
+                    models.CharField(
+                        choices=[("person", "个人"), ("organisation", "单位")],
+                        max_length=16,
+                        verbose_name="户主类型",
+                    ),
+                ),
+                ("holder_name", models.CharField(db_index=True, max_length=100, verbose_name="户名")),
+                ("holder_id_card_key_id", models.CharField(blank=True, editable=False, max_length=16)),
+                ("holder_id_card_ciphertext", models.TextField(blank=True, editable=False)),
+                (
+                    "holder_id_card_hash",
+                    models.CharField(blank=True, db_index=True, editable=False, max_length=64),
+                ),
+                (
+                    "holder_org_code",
+                    models.CharField(blank=True, max_length=18, verbose_name="统一社会信用代码"),
+                ),
+                (
+                    "phone",
+                    models.CharField(blank=True, db_index=True, max_length=11, verbose_name="预留手机号"),
+                ),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="电子邮箱")),
+                (
+                    "tariff_class",
+                    models.CharField(
+                        choices=[
+                            ("residential", "居民生活"),
+                            ("general_commercial", "一般工商业"),
+                            ("large_industry", "大工业"),
+                            ("agricultural", "农业生产"),
+                        ],
+                        max_length=32,
+                        verbose_name="用电类别",
+                    ),
+                ),
+                ("province_code", models.CharField(max_length=6, verbose_name="省")),
+                ("city_code", models.CharField(max_length=6, verbose_name="市")),
+                ("county_code", models.CharField(db_index=True, max_length=6, verbose_name="区县")),
+                ("town_code", models.CharField(blank=True, max_length=12, verbose_name="乡镇街道")),
+                ("address", models.CharField(max_length=200, verbose_name="用电地址")),
+                ("lng_wgs84", models.DecimalField(blank=True, decimal_places=6, max_digits=10, null=True)),
+                ("lat_wgs84", models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True)),
+                ("lng_gcj02", models.DecimalField(blank=True, decimal_places=6, max_digits=10, null=True)),
+                ("lat_gcj02", models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True)),
+                ("is_important", models.BooleanField(default=False, verbose_name="重要客户")),
+                (
+                    "age_group",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("under_30", "30岁以下"),
+                            ("30_44", "30-44岁"),
+                            ("45_59", "45-59岁"),
+                            ("60_plus", "60岁及以上"),
+                        ],
+                        max_length=16,
+                        verbose_name="年龄段",
+                    ),
+                ),
+                ("occupation", models.CharField(blank=True, max_length=50, verbose_name="职业")),
+                (
+                    "consumption_level",
+                    models.CharField(
+                        blank=True,
+                        choices=[("low", "低"), ("medium", "中"), ("high", "高")],
+                        max_length=8,
+                        verbose_name="用电水平",
+                    ),
+                ),
+                (
+                    "credit_rating",
+                    models.CharField(
+                        blank=True,
+                        choices=[("AAA", "AAA"), ("AA", "AA"), ("A", "A"), ("B", "B"), ("C", "C")],
+                        max_length=4,
+                        verbose_name="信用等级",
+                    ),
+                ),
+                (
+                    "preferred_channel",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("wechat", "微信公众号"),
+                            ("alipay", "支付宝生活号"),
+                            ("sms", "短信营业厅"),
+                            ("h5", "H5 微网页"),
+                            ("app", "手机 App"),
+                            ("api", "开放接口"),
+                            ("web", "网站"),
+                            ("outlet", "营业厅"),
+                            ("console", "坐席工作台"),
+                            ("system", "系统"),
+                        ],
+                        max_length=16,
+                        verbose_name="偏好渠道",
+                    ),
+                ),
+                ("tags", models.JSONField(blank=True, default=list, verbose_name="标签")),
+                ("opened_on", models.DateField(blank=True, null=True, verbose_name="立户日期")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
+                (
+                    "supply_unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="accounts",
+                        to="organisation.supplyunit",
+                        verbose_name="供电单位",
+                    ),
+                ),
+                (
+                    "transformer_area",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="accounts",
+                        to="organisation.transformerarea",
+                        verbose_name="台区",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '用电户',
-                'verbose_name_plural': '用电户',
+                "verbose_name": "用电户",
+                "verbose_name_plural": "用电户",
             },
         ),
         migrations.CreateModel(
-            name='Binding',
+            name="Binding",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('holder', '户主'), ('family', '家庭成员'), ('agent', '授权代理人')], max_length=16, verbose_name='绑定身份')),
-                ('verified_by', models.CharField(choices=[('sms_otp', '短信验证码'), ('real_name', '实名信息核验'), ('outlet', '营业厅现场核验'), ('import', '系统导入')], max_length=16, verbose_name='核验方式')),
-                ('channel', models.CharField(choices=[('wechat', '微信公众号'), ('alipay', '支付宝生活号'), ('sms', '短信营业厅'), ('h5', 'H5 微网页'), ('app', '手机 App'), ('api', '开放接口'), ('web', '网站'), ('outlet', '营业厅'), ('console', '坐席工作台'), ('system', '系统')], max_length=16, verbose_name='绑定渠道')),
-                ('valid_from', models.DateTimeField(verbose_name='生效时间')),
-                ('valid_until', models.DateTimeField(blank=True, null=True, verbose_name='失效时间')),
-                ('ended_at', models.DateTimeField(blank=True, null=True, verbose_name='解除时间')),
-                ('end_reason', models.CharField(blank=True, choices=[('unbound', '客户解绑'), ('holder_changed', '过户'), ('expired', '授权到期'), ('staff', '工作人员解除')], max_length=16, verbose_name='解除原因')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bindings', to='customers.account')),
-                ('customer_user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bindings', to='customers.customeruser')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("holder", "户主"), ("family", "家庭成员"), ("agent", "授权代理人")],
+                        max_length=16,
+                        verbose_name="绑定身份",
+                    ),
+                ),
+                (
+                    "verified_by",
+                    models.CharField(
+                        choices=[
+                            ("sms_otp", "短信验证码"),
+                            ("real_name", "实名信息核验"),
+                            ("outlet", "营业厅现场核验"),
+                            ("import", "系统导入"),
+                        ],
+                        max_length=16,
+                        verbose_name="核验方式",
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("wechat", "微信公众号"),
+                            ("alipay", "支付宝生活号"),
+                            ("sms", "短信营业厅"),
+                            ("h5", "H5 微网页"),
+                            ("app", "手机 App"),
+                            ("api", "开放接口"),
+                            ("web", "网站"),
+                            ("outlet", "营业厅"),
+                            ("console", "坐席工作台"),
+                            ("system", "系统"),
+                        ],
+                        max_length=16,
+                        verbose_name="绑定渠道",
+                    ),
+                ),
+                ("valid_from", models.DateTimeField(verbose_name="生效时间")),
+                ("valid_until", models.DateTimeField(blank=True, null=True, verbose_name="失效时间")),
+                ("ended_at", models.DateTimeField(blank=True, null=True, verbose_name="解除时间")),
+                (
+                    "end_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("unbound", "客户解绑"),
+                            ("holder_changed", "过户"),
+                            ("expired", "授权到期"),
+                            ("staff", "工作人员解除"),
+                        ],
+                        max_length=16,
+                        verbose_name="解除原因",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="bindings",
+                        to="customers.account",
+                    ),
+                ),
+                (
+                    "customer_user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="bindings",
+                        to="customers.customeruser",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '户号绑定',
-                'verbose_name_plural': '户号绑定',
+                "verbose_name": "户号绑定",
+                "verbose_name_plural": "户号绑定",
             },
         ),
         migrations.CreateModel(
-            name='Identity',
+            name="Identity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider', models.CharField(choices=[('phone', '手机号'), ('wechat_openid', '微信 OpenID'), ('wechat_unionid', '微信 UnionID'), ('alipay', '支付宝用户'), ('app', 'App 账号')], max_length=32, verbose_name='身份来源')),
-                ('app_id', models.CharField(blank=True, default='', max_length=64, verbose_name='应用 ID')),
-                ('subject', models.CharField(max_length=128, verbose_name='标识')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_seen_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('customer_user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='identities', to='customers.customeruser')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "provider",
+                    models.CharField(
+                        choices=[
+                            ("phone", "手机号"),
+                            ("wechat_openid", "微信 OpenID"),
+                            ("wechat_unionid", "微信 UnionID"),
+                            ("alipay", "支付宝用户"),
+                            ("app", "App 账号"),
+                        ],
+                        max_length=32,
+                        verbose_name="身份来源",
+                    ),
+                ),
+                ("app_id", models.CharField(blank=True, default="", max_length=64, verbose_name="应用 ID")),
+                ("subject", models.CharField(max_length=128, verbose_name="标识")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_seen_at", models.DateTimeField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "customer_user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="identities",
+                        to="customers.customeruser",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '渠道身份',
-                'verbose_name_plural': '渠道身份',
+                "verbose_name": "渠道身份",
+                "verbose_name_plural": "渠道身份",
             },
         ),
         migrations.CreateModel(
-            name='OtpChallenge',
+            name="OtpChallenge",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phone', models.CharField(db_index=True, max_length=11)),
-                ('purpose', models.CharField(choices=[('sign_in', '登录'), ('bind_account', '绑定户号'), ('change_phone', '更换手机号'), ('change_email', '更换邮箱')], max_length=16)),
-                ('code_hash', models.CharField(max_length=64)),
-                ('context', models.CharField(blank=True, default='', max_length=64)),
-                ('requested_ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(db_index=True)),
-                ('expires_at', models.DateTimeField()),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('consumed_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("phone", models.CharField(db_index=True, max_length=11)),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[
+                            ("sign_in", "登录"),
+                            ("bind_account", "绑定户号"),
+                            ("change_phone", "更换手机号"),
+                            ("change_email", "更换邮箱"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("code_hash", models.CharField(max_length=64)),
+                ("context", models.CharField(blank=True, default="", max_length=64)),
+                ("requested_ip", models.GenericIPAddressField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(db_index=True)),
+                ("expires_at", models.DateTimeField()),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("consumed_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'verbose_name': '短信验证码',
-                'verbose_name_plural': '短信验证码',
-                'indexes': [models.Index(fields=['phone', 'purpose', '-created_at'], name='customers_o_phone_c0f34f_idx')],
+                "verbose_name": "短信验证码",
+                "verbose_name_plural": "短信验证码",
+                "indexes": [
+                    models.Index(
+                        fields=["phone", "purpose", "-created_at"], name="customers_o_phone_c0f34f_idx"
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.CheckConstraint(condition=models.Q(('number__regex', '^[0-9]{10}$')), name='account_number_is_10_digits', violation_error_message='户号必须是 10 位数字。'),
+            model_name="account",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("number__regex", "^[0-9]{10}$")),
+                name="account_number_is_10_digits",
+                violation_error_message="户号必须是 10 位数字。",
+            ),
         ),
         migrations.AddIndex(
-            model_name='binding',
-            index=models.Index(fields=['account', 'ended_at'], name='customers_b_account_fd4ad2_idx'),
+            model_name="binding",
+            index=models.Index(fields=["account", "ended_at"], name="customers_b_account_fd4ad2_idx"),
         ),
         migrations.AddConstraint(
-            model_name='binding',
-            constraint=models.UniqueConstraint(condition=models.Q(('ended_at__isnull', True)), fields=('customer_user', 'account'), name='binding_one_active_per_user_account', violation_error_message='该户号已绑定到您的账户。'),
+            model_name="binding",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("ended_at__isnull", True)),
+                fields=("customer_user", "account"),
+                name="binding_one_active_per_user_account",
+                violation_error_message="该户号已绑定到您的账户。",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='binding',
-            constraint=models.CheckConstraint(condition=models.Q(('ended_at__isnull', True), models.Q(('end_reason', ''), _negated=True), _connector='OR'), name='binding_end_has_reason', violation_error_message='解除绑定必须注明原因。'),
+            model_name="binding",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("ended_at__isnull", True), models.Q(("end_reason", ""), _negated=True), _connector="OR"
+                ),
+                name="binding_end_has_reason",
+                violation_error_message="解除绑定必须注明原因。",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='identity',
-            constraint=models.UniqueConstraint(fields=('provider', 'app_id', 'subject'), name='identity_unique_per_provider_app', violation_error_message='该渠道身份已属于另一位客户。'),
+            model_name="identity",
+            constraint=models.UniqueConstraint(
+                fields=("provider", "app_id", "subject"),
+                name="identity_unique_per_provider_app",
+                violation_error_message="该渠道身份已属于另一位客户。",
+            ),
         ),
     ]

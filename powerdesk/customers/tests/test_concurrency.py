@@ -14,7 +14,9 @@ from powerdesk.customers.models import Binding
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not os.environ.get("DATABASE_URL"), reason="needs concurrent writers (PostgreSQL run)"),
+    pytest.mark.skipif(
+        not os.environ.get("DATABASE_URL"), reason="needs concurrent writers (PostgreSQL run)"
+    ),
 ]
 
 
@@ -44,8 +46,9 @@ def test_the_same_code_submitted_eight_times_at_once_binds_once(settings, strang
     services.binding_code_request(customer_user=stranger, account_number="0000000001")
     code = re.search(r"验证码 (\d{6})", OutboundSms.objects.get().body).group(1)
     outcomes = run_concurrently(
-        lambda: services.binding_create_with_code(customer_user=stranger, account_number="0000000001", code=code,
-                                                  channel="h5"),
+        lambda: services.binding_create_with_code(
+            customer_user=stranger, account_number="0000000001", code=code, channel="h5"
+        ),
         8,
     )
     assert Binding.objects.filter(customer_user=stranger, account=account_a).count() == 1

@@ -18,16 +18,37 @@ from powerdesk.customers.services import active_bindings
 
 pytestmark = pytest.mark.django_db
 
-COLUMNS = [*REQUIRED_COLUMNS, "id_card_number", "phone", "town_code", "lng_wgs84", "lat_wgs84", "is_important",
-           "opened_on"]
+COLUMNS = [
+    *REQUIRED_COLUMNS,
+    "id_card_number",
+    "phone",
+    "town_code",
+    "lng_wgs84",
+    "lat_wgs84",
+    "is_important",
+    "opened_on",
+]
 
 
 def row(number: str, **overrides) -> dict:
-    base = {"account_number": number, "holder_kind": "个人", "holder_name": "王小明", "tariff_class": "居民生活",
-            "supply_unit_code": "33010201", "province_code": "330000", "city_code": "330100",
-            "county_code": "330102", "address": "浙江省杭州市上城区湖滨街道平海路1号", "id_card_number": "",
-            "phone": "13711112222", "town_code": "330102001", "lng_wgs84": "120.165", "lat_wgs84": "30.255",
-            "is_important": "否", "opened_on": "2018-05-02"}
+    base = {
+        "account_number": number,
+        "holder_kind": "个人",
+        "holder_name": "王小明",
+        "tariff_class": "居民生活",
+        "supply_unit_code": "33010201",
+        "province_code": "330000",
+        "city_code": "330100",
+        "county_code": "330102",
+        "address": "浙江省杭州市上城区湖滨街道平海路1号",
+        "id_card_number": "",
+        "phone": "13711112222",
+        "town_code": "330102001",
+        "lng_wgs84": "120.165",
+        "lat_wgs84": "30.255",
+        "is_important": "否",
+        "opened_on": "2018-05-02",
+    }
     base.update(overrides)
     return base
 
@@ -42,9 +63,13 @@ def write_csv(path: Path, rows: list[dict], *, encoding: str = "utf-8", columns=
 
 
 def test_import_creates_accounts_with_gcj02_and_sealed_ids(company, tmp_path):
-    path = write_csv(tmp_path / "accounts.csv", [row("1000000001", id_card_number="330102199003071230"),
-                                                 row("1000000002", holder_kind="单位", holder_name="示范科技有限公司",
-                                                     tariff_class="一般工商业")])
+    path = write_csv(
+        tmp_path / "accounts.csv",
+        [
+            row("1000000001", id_card_number="330102199003071230"),
+            row("1000000002", holder_kind="单位", holder_name="示范科技有限公司", tariff_class="一般工商业"),
+        ],
+    )
     result = import_accounts(path)
     assert (result.created, result.updated, result.rejected) == (2, 0, 0)
     person = Account.objects.get(number="1000000001")
@@ -64,8 +89,10 @@ def test_reimporting_the_same_file_changes_nothing(company, tmp_path):
 
 
 def test_a_changed_row_updates_and_a_new_holder_ends_bindings(company, customer, account_a, tmp_path):
-    path = write_csv(tmp_path / "a.csv", [row("0000000001", holder_name="张三", phone="13800000000",
-                                              supply_unit_code="33010201")])
+    path = write_csv(
+        tmp_path / "a.csv",
+        [row("0000000001", holder_name="张三", phone="13800000000", supply_unit_code="33010201")],
+    )
     import_accounts(path)
     assert active_bindings().filter(account=account_a).count() == 1  # same holder: binding kept
     path = write_csv(tmp_path / "a.csv", [row("0000000001", holder_name="赵六", phone="13800000000")])
@@ -95,13 +122,13 @@ def test_parquet_is_read(company, tmp_path):
 def test_every_bad_row_is_reported_with_row_column_and_reason(company, tmp_path):
     rows = [
         row("1000000021"),
-        row("12345"),                                        # line 3
+        row("12345"),  # line 3
         row("1000000023", id_card_number="330102199003071231"),  # bad checksum
         row("1000000024", phone="12345"),
         row("1000000025", supply_unit_code="nope"),
         row("1000000026", lng_wgs84="east"),
         row("1000000027", opened_on="2018-02-30"),
-        row("1000000021"),                                   # duplicate of line 2
+        row("1000000021"),  # duplicate of line 2
         row("1000000029", tariff_class="太阳能"),
     ]
     path = write_csv(tmp_path / "bad.csv", rows)

@@ -38,7 +38,9 @@ def test_unknown_kind_or_channel_is_refused():
 
 @pytest.mark.django_db
 def test_export_resumes_after_the_last_id_seen():
-    recorded = [event_record(TEST_EVENT, channel="h5", customer_user_id=n, payload={"n": n}) for n in range(7)]
+    recorded = [
+        event_record(TEST_EVENT, channel="h5", customer_user_id=n, payload={"n": n}) for n in range(7)
+    ]
     first = events_after(None, limit=4)
     rest = events_after(first[-1].id, limit=100)
     assert [e.payload["n"] for e in first + rest] == list(range(7))
@@ -50,15 +52,23 @@ def test_payload_is_stored_as_json_with_dates_and_decimals():
     from datetime import date
     from decimal import Decimal
 
-    event = event_record(TEST_EVENT, channel="api", payload={"due": date(2026, 11, 30), "amount": Decimal("12.30")})
+    event = event_record(
+        TEST_EVENT, channel="api", payload={"due": date(2026, 11, 30), "amount": Decimal("12.30")}
+    )
     event.refresh_from_db()
     assert event.payload == {"due": "2026-11-30", "amount": "12.30"}
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("statement", ["UPDATE events_domainevent SET kind = 'x'", "DELETE FROM events_domainevent"])
+@pytest.mark.parametrize(
+    "statement", ["UPDATE events_domainevent SET kind = 'x'", "DELETE FROM events_domainevent"]
+)
 def test_events_cannot_be_rewritten(statement):
     event_record(TEST_EVENT, channel="system")
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute(statement)
     assert DomainEvent.objects.get().kind == "test.happened"

@@ -5,94 +5,184 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='SupplyUnit',
+            name="SupplyUnit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True, verbose_name='单位编码')),
-                ('name', models.CharField(max_length=100, verbose_name='单位名称')),
-                ('level', models.CharField(choices=[('province', '省公司'), ('city', '地市公司'), ('county', '县公司'), ('station', '供电所')], max_length=16, verbose_name='层级')),
-                ('path', models.CharField(editable=False, max_length=255, unique=True, verbose_name='路径')),
-                ('division_code', models.CharField(blank=True, max_length=12, verbose_name='行政区划代码')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='organisation.supplyunit', verbose_name='上级')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=32, unique=True, verbose_name="单位编码")),
+                ("name", models.CharField(max_length=100, verbose_name="单位名称")),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("province", "省公司"),
+                            ("city", "地市公司"),
+                            ("county", "县公司"),
+                            ("station", "供电所"),
+                        ],
+                        max_length=16,
+                        verbose_name="层级",
+                    ),
+                ),
+                ("path", models.CharField(editable=False, max_length=255, unique=True, verbose_name="路径")),
+                ("division_code", models.CharField(blank=True, max_length=12, verbose_name="行政区划代码")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="organisation.supplyunit",
+                        verbose_name="上级",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '供电单位',
-                'verbose_name_plural': '供电单位',
-                'ordering': ['path'],
+                "verbose_name": "供电单位",
+                "verbose_name_plural": "供电单位",
+                "ordering": ["path"],
             },
         ),
         migrations.CreateModel(
-            name='Outlet',
+            name="Outlet",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True, verbose_name='网点编号')),
-                ('name', models.CharField(max_length=100, verbose_name='网点名称')),
-                ('address', models.CharField(max_length=200, verbose_name='地址')),
-                ('division_code', models.CharField(blank=True, max_length=12, verbose_name='行政区划代码')),
-                ('phone', models.CharField(blank=True, max_length=32, verbose_name='电话')),
-                ('manager_name', models.CharField(blank=True, max_length=50, verbose_name='负责人')),
-                ('opening_hours', models.JSONField(blank=True, default=dict, verbose_name='营业时间')),
-                ('services', models.JSONField(blank=True, default=list, verbose_name='服务项目')),
-                ('lng_wgs84', models.DecimalField(blank=True, decimal_places=6, max_digits=10, null=True)),
-                ('lat_wgs84', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True)),
-                ('lng_gcj02', models.DecimalField(blank=True, decimal_places=6, max_digits=10, null=True)),
-                ('lat_gcj02', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
-                ('supply_unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='outlets', to='organisation.supplyunit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=32, unique=True, verbose_name="网点编号")),
+                ("name", models.CharField(max_length=100, verbose_name="网点名称")),
+                ("address", models.CharField(max_length=200, verbose_name="地址")),
+                ("division_code", models.CharField(blank=True, max_length=12, verbose_name="行政区划代码")),
+                ("phone", models.CharField(blank=True, max_length=32, verbose_name="电话")),
+                ("manager_name", models.CharField(blank=True, max_length=50, verbose_name="负责人")),
+                ("opening_hours", models.JSONField(blank=True, default=dict, verbose_name="营业时间")),
+                ("services", models.JSONField(blank=True, default=list, verbose_name="服务项目")),
+                ("lng_wgs84", models.DecimalField(blank=True, decimal_places=6, max_digits=10, null=True)),
+                ("lat_wgs84", models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True)),
+                ("lng_gcj02", models.DecimalField(blank=True, decimal_places=6, max_digits=10, null=True)),
+                ("lat_gcj02", models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
+                (
+                    "supply_unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="outlets",
+                        to="organisation.supplyunit",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '营业网点',
-                'verbose_name_plural': '营业网点',
+                "verbose_name": "营业网点",
+                "verbose_name_plural": "营业网点",
             },
         ),
         migrations.CreateModel(
-            name='Department',
+            name="Department",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='部门名称')),
-                ('kind', models.CharField(choices=[('customer_service', '客户服务'), ('marketing', '市场营销'), ('operations', '运维检修'), ('procurement', '物资采购'), ('data', '数据分析'), ('it', '信息运维')], max_length=32, verbose_name='部门类型')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('supply_unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='departments', to='organisation.supplyunit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="部门名称")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("customer_service", "客户服务"),
+                            ("marketing", "市场营销"),
+                            ("operations", "运维检修"),
+                            ("procurement", "物资采购"),
+                            ("data", "数据分析"),
+                            ("it", "信息运维"),
+                        ],
+                        max_length=32,
+                        verbose_name="部门类型",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "supply_unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="departments",
+                        to="organisation.supplyunit",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '部门',
-                'verbose_name_plural': '部门',
+                "verbose_name": "部门",
+                "verbose_name_plural": "部门",
             },
         ),
         migrations.CreateModel(
-            name='TransformerArea',
+            name="TransformerArea",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True, verbose_name='台区编号')),
-                ('name', models.CharField(max_length=100, verbose_name='台区名称')),
-                ('capacity_kva', models.PositiveIntegerField(blank=True, null=True, verbose_name='容量(kVA)')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
-                ('supply_unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='transformer_areas', to='organisation.supplyunit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=32, unique=True, verbose_name="台区编号")),
+                ("name", models.CharField(max_length=100, verbose_name="台区名称")),
+                (
+                    "capacity_kva",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="容量(kVA)"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
+                (
+                    "supply_unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="transformer_areas",
+                        to="organisation.supplyunit",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '台区',
-                'verbose_name_plural': '台区',
+                "verbose_name": "台区",
+                "verbose_name_plural": "台区",
             },
         ),
         migrations.AddConstraint(
-            model_name='supplyunit',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('level', 'province'), ('parent__isnull', True)), models.Q(models.Q(('level', 'province'), _negated=True), ('parent__isnull', False)), _connector='OR'), name='supply_unit_root_is_province', violation_error_message='只有省公司没有上级单位。'),
+            model_name="supplyunit",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("level", "province"), ("parent__isnull", True)),
+                    models.Q(models.Q(("level", "province"), _negated=True), ("parent__isnull", False)),
+                    _connector="OR",
+                ),
+                name="supply_unit_root_is_province",
+                violation_error_message="只有省公司没有上级单位。",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='department',
-            constraint=models.UniqueConstraint(fields=('supply_unit', 'name'), name='department_unique_name_per_unit', violation_error_message='同一单位下部门名称不能重复。'),
+            model_name="department",
+            constraint=models.UniqueConstraint(
+                fields=("supply_unit", "name"),
+                name="department_unique_name_per_unit",
+                violation_error_message="同一单位下部门名称不能重复。",
+            ),
         ),
     ]

@@ -17,8 +17,10 @@ def test_tree_paths_make_subtrees_one_prefix_query(company):
     assert not company.station_a.is_within(company.county_b)
 
 
-@pytest.mark.parametrize(("level", "parent_attr"), [("county", "province"), ("station", "city"),
-                                                    ("city", "county_a"), ("province", "city")])
+@pytest.mark.parametrize(
+    ("level", "parent_attr"),
+    [("county", "province"), ("station", "city"), ("city", "county_a"), ("province", "city")],
+)
 def test_wrong_parent_level_is_refused(company, level, parent_attr):
     with pytest.raises(ApplicationError) as exc:
         supply_unit_create(code="X1", name="错误单位", level=level, parent=getattr(company, parent_attr))

@@ -6,22 +6,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('privacy', '0001_initial'),
+        ("privacy", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='personaldataaccess',
-            name='staff',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='员工'),
+            model_name="personaldataaccess",
+            name="staff",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="员工",
+            ),
         ),
         migrations.AddIndex(
-            model_name='personaldataaccess',
-            index=models.Index(fields=['subject_type', 'subject_id', '-accessed_at'], name='privacy_per_subject_bd3246_idx'),
+            model_name="personaldataaccess",
+            index=models.Index(
+                fields=["subject_type", "subject_id", "-accessed_at"], name="privacy_per_subject_bd3246_idx"
+            ),
         ),
     ]

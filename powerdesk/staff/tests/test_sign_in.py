@@ -47,8 +47,15 @@ def test_account_locks_after_repeated_failures_then_unlocks(settings, agent_a):
 def test_staff_needs_a_unit_and_a_department_of_that_unit(company):
     from powerdesk.organisation.models import Department
 
-    other = Department.objects.create(supply_unit=company.county_b, name="客户服务中心", kind="customer_service")
+    other = Department.objects.create(
+        supply_unit=company.county_b, name="客户服务中心", kind="customer_service"
+    )
     with pytest.raises(ApplicationError) as exc:
-        staff_create(username="x", password=STAFF_PASSWORD, role="agent", supply_unit=company.county_a,
-                     department=other)
+        staff_create(
+            username="x",
+            password=STAFF_PASSWORD,
+            role="agent",
+            supply_unit=company.county_a,
+            department=other,
+        )
     assert exc.value.code == "department_outside_unit"

@@ -4,32 +4,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='OutboundSms',
+            name="OutboundSms",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phone', models.CharField(db_index=True, max_length=11, verbose_name='手机号')),
-                ('body', models.TextField(verbose_name='内容')),
-                ('is_sensitive', models.BooleanField(default=False)),
-                ('purpose', models.CharField(max_length=32, verbose_name='用途')),
-                ('backend', models.CharField(max_length=16, verbose_name='通道')),
-                ('status', models.CharField(choices=[('queued', '待发送'), ('sent', '已发送'), ('outbox', '已写入本地发件箱'), ('failed', '发送失败')], default='queued', max_length=16, verbose_name='状态')),
-                ('vendor_message_id', models.CharField(blank=True, max_length=64)),
-                ('error', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("phone", models.CharField(db_index=True, max_length=11, verbose_name="手机号")),
+                ("body", models.TextField(verbose_name="内容")),
+                ("is_sensitive", models.BooleanField(default=False)),
+                ("purpose", models.CharField(max_length=32, verbose_name="用途")),
+                ("backend", models.CharField(max_length=16, verbose_name="通道")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "待发送"),
+                            ("sent", "已发送"),
+                            ("outbox", "已写入本地发件箱"),
+                            ("failed", "发送失败"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("vendor_message_id", models.CharField(blank=True, max_length=64)),
+                ("error", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': '短信发送记录',
-                'verbose_name_plural': '短信发送记录',
-                'ordering': ['-id'],
+                "verbose_name": "短信发送记录",
+                "verbose_name_plural": "短信发送记录",
+                "ordering": ["-id"],
             },
         ),
     ]

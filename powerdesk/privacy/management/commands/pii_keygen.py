@@ -16,4 +16,6 @@ class Command(BaseCommand):
         key = base64.urlsafe_b64encode(os.urandom(32)).decode()
         hash_key = base64.urlsafe_b64encode(os.urandom(32)).decode()
         self.stdout.write(f"POWERDESK_PII_KEYS entry:   {key_id}:{key}")
-        self.stdout.write(f"POWERDESK_PII_HASH_KEY (new installs only; changing it breaks search): {hash_key}")
+        self.stdout.write(
+            f"POWERDESK_PII_HASH_KEY (new installs only; changing it breaks search): {hash_key}"
+        )
