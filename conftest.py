@@ -1,3 +1,3 @@
-"""Project-wide pytest fixtures: standing personas (see powerdesk/core/testing.py)."""
+"""Project-wide pytest fixtures: the standing personas and test isolation in powerdesk/core/testing.py."""
 
-from powerdesk.core.testing import *  # noqa: F403
+pytest_plugins = ["powerdesk.core.testing"]

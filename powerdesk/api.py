@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from powerdesk.core.exceptions import ApplicationError
 
@@ -55,3 +55,13 @@ def unauthenticated(request: HttpRequest, exc: AuthenticationError):
     return api.create_response(
         request, {"code": "unauthenticated", "message": "未登录或凭证已失效。"}, status=401
     )
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError):
+    # django-ninja raises HttpError(400, "Cannot parse request body") for a body it cannot parse.
+    if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):
+        body = {"code": "malformed_json", "message": "请求内容不是有效的 JSON。"}
+    else:
+        body = {"code": f"http_{exc.status_code}", "message": str(exc)}
+    return api.create_response(request, body, status=exc.status_code)

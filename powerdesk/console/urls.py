@@ -1,2 +1,26 @@
+"""The operator console, mounted at /console/."""
+
+from django.urls import path
+
+from powerdesk.console.views import administration, auth, customers, home, oversight
+
 app_name = "console"
-urlpatterns = []
+urlpatterns = [
+    path("login/", auth.login_view, name="login"),
+    path("logout/", auth.logout_view, name="logout"),
+    path("", home.home, name="home"),
+    path("customers/", customers.customer_search, name="customer_search"),
+    path("customers/<str:number>/", customers.customer_detail, name="customer_detail"),
+    path("customers/<str:number>/pii/", customers.customer_pii_reveal, name="customer_pii_reveal"),
+    path("customers/<str:number>/holder/", customers.customer_change_holder, name="customer_change_holder"),
+    path(
+        "customers/<str:number>/bindings/<int:binding_id>/end/",
+        customers.customer_binding_end,
+        name="customer_binding_end",
+    ),
+    path("audit/", oversight.audit_log, name="audit_log"),
+    path("events/", oversight.event_log, name="event_log"),
+    path("sms/", oversight.sms_outbox, name="sms_outbox"),
+    path("staff/", administration.staff_list, name="staff_list"),
+    path("organisation/", administration.organisation, name="organisation"),
+]

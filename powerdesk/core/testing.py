@@ -7,6 +7,7 @@ manager, an analyst and an admin; and a customer bound to one account in county 
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
@@ -172,3 +173,42 @@ def _isolated_var_dir(tmp_path, settings):
     reset_keyring_cache()
     yield
     reset_keyring_cache()
+
+
+@contextmanager
+def _sqlite_append_only_triggers_suspended(connection):
+    """Let the flush that ends a transactional test on SQLite empty the append-only tables.
+
+    Their triggers (powerdesk.core.db.append_only) refuse DELETE, which is how Django flushes
+    SQLite. PostgreSQL flushes with TRUNCATE, which the triggers leave to privileges.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name GLOB '*_no_delete'")
+        triggers = cursor.fetchall()
+        for name, _sql in triggers:
+            cursor.execute(f'DROP TRIGGER "{name}"')
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            for _name, sql in triggers:
+                cursor.execute(sql)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flushable_append_only_tables():
+    from django.db import connections
+    from django.test import TransactionTestCase
+
+    original = TransactionTestCase._fixture_teardown
+
+    def _fixture_teardown(self):
+        with _sqlite_append_only_triggers_suspended(connections["default"]):
+            original(self)
+
+    TransactionTestCase._fixture_teardown = _fixture_teardown
+    yield
+    TransactionTestCase._fixture_teardown = original

@@ -85,7 +85,7 @@ class Account(models.Model):
             models.CheckConstraint(
                 condition=Q(number__regex=r"^[0-9]{10}$"),
                 name="account_number_is_10_digits",
-                violation_error_message=_("户号必须是 10 位数字。"),
+                violation_error_message=_("户号应为10位数字。"),
             ),
         ]
 

@@ -364,7 +364,7 @@ class Migration(migrations.Migration):
             constraint=models.CheckConstraint(
                 condition=models.Q(("number__regex", "^[0-9]{10}$")),
                 name="account_number_is_10_digits",
-                violation_error_message="户号必须是 10 位数字。",
+                violation_error_message="户号应为10位数字。",
             ),
         ),
         migrations.AddIndex(

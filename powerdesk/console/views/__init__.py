@@ -1,0 +1,1 @@
+"""Console views: parse, call one service or selector, render. One module per page family."""
