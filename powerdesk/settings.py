@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "ninja",
+    "channels",  # Django Channels (live chat transport); it owns the label "channels"
     # our domains, one app each
     "powerdesk.core",
     "powerdesk.events",
@@ -183,6 +184,9 @@ TASKS = {
     }
 }
 
+# Live chat transport: in-memory for one process; a Redis layer when there are several.
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
 # --- Personal data protection ---------------------------------------------------------------
 # Keys as "kid:base64key,kid2:base64key"; the current one encrypts, all of them decrypt.
 PII_KEYS = env_str("POWERDESK_PII_KEYS", "")
@@ -200,9 +204,69 @@ OTP_MAX_PER_IP_PER_HOUR = env_int("POWERDESK_OTP_MAX_PER_IP_PER_HOUR", 30, minim
 SMS_BACKEND = env_choice(
     "POWERDESK_SMS_BACKEND",
     "outbox",
-    {"outbox"},
+    {"outbox", "aliyun"},
 )
 SMS_SIGN_NAME = env_str("POWERDESK_SMS_SIGN_NAME", "示范供电")
+# Alibaba Cloud SMS (POWERDESK_SMS_BACKEND=aliyun); see powerdesk/channels/sms/protocol.py.
+SMS_ALIYUN_ENDPOINT = env_str("POWERDESK_SMS_ALIYUN_ENDPOINT", "https://dysmsapi.aliyuncs.com/").strip()
+SMS_ALIYUN_REGION_ID = env_str("POWERDESK_SMS_ALIYUN_REGION_ID", "cn-hangzhou").strip()
+SMS_ALIYUN_ACCESS_KEY_ID = env_str("POWERDESK_SMS_ALIYUN_ACCESS_KEY_ID", "").strip()
+SMS_ALIYUN_ACCESS_KEY_SECRET = env_str("POWERDESK_SMS_ALIYUN_ACCESS_KEY_SECRET", "").strip()
+SMS_ALIYUN_TIMEOUT_SECONDS = env_int("POWERDESK_SMS_ALIYUN_TIMEOUT_SECONDS", 5, minimum=1, maximum=30)
+# Pause before the one immediate retry of a transient failure (5xx, throttling, refused connection).
+SMS_RETRY_BACKOFF_MS = env_int("POWERDESK_SMS_RETRY_BACKOFF_MS", 500, minimum=0, maximum=5000)
+
+
+def _sms_aliyun_templates() -> dict[str, str]:
+    """Our template key → the provider's approved code, from "otp:SMS_123456789,...".
+
+    Also refuses, at start-up, an endpoint or an aliyun backend that could never send.
+    """
+    import re
+    from urllib.parse import urlsplit
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    codes: dict[str, str] = {}
+    for item in env_list("POWERDESK_SMS_ALIYUN_TEMPLATES", []):
+        key, sep, code = (part.strip() for part in item.partition(":"))
+        if not (sep and re.fullmatch(r"[a-z][a-z0-9_.]*", key) and re.fullmatch(r"[A-Za-z0-9_]+", code)):
+            raise ImproperlyConfigured(
+                f"POWERDESK_SMS_ALIYUN_TEMPLATES: {item!r} is not key:TemplateCode (e.g. otp:SMS_123456789)"
+            )
+        if key in codes:
+            raise ImproperlyConfigured(f"POWERDESK_SMS_ALIYUN_TEMPLATES: {key!r} is given twice")
+        codes[key] = code
+    endpoint = urlsplit(SMS_ALIYUN_ENDPOINT)
+    # Plain HTTP only to a local fake: requests carry phone numbers, codes and our key id.
+    local = endpoint.hostname in {"127.0.0.1", "localhost", "::1"}
+    secure = endpoint.scheme == "https" or (endpoint.scheme == "http" and local)
+    if not (secure and endpoint.hostname) or endpoint.query or endpoint.fragment:
+        raise ImproperlyConfigured(
+            f"POWERDESK_SMS_ALIYUN_ENDPOINT={SMS_ALIYUN_ENDPOINT!r}: expected an https:// URL "
+            "(http:// only for 127.0.0.1 or localhost), without query or fragment"
+        )
+    if not re.fullmatch(r"[a-z0-9-]+", SMS_ALIYUN_REGION_ID):
+        raise ImproperlyConfigured(
+            f"POWERDESK_SMS_ALIYUN_REGION_ID={SMS_ALIYUN_REGION_ID!r}: expected a region such as cn-hangzhou"
+        )
+    if SMS_BACKEND == "aliyun":
+        missing = [
+            name
+            for name, value in (
+                ("POWERDESK_SMS_ALIYUN_ACCESS_KEY_ID", SMS_ALIYUN_ACCESS_KEY_ID),
+                ("POWERDESK_SMS_ALIYUN_ACCESS_KEY_SECRET", SMS_ALIYUN_ACCESS_KEY_SECRET),
+                ("POWERDESK_SMS_ALIYUN_TEMPLATES", codes),
+                ("POWERDESK_SMS_SIGN_NAME", SMS_SIGN_NAME.strip()),
+            )
+            if not value
+        ]
+        if missing:
+            raise ImproperlyConfigured(f"POWERDESK_SMS_BACKEND=aliyun needs {', '.join(missing)}")
+    return codes
+
+
+SMS_ALIYUN_TEMPLATES = _sms_aliyun_templates()
 
 # --- Customer API tokens --------------------------------------------------------------------
 ACCESS_TOKEN_SECONDS = env_int("POWERDESK_ACCESS_TOKEN_SECONDS", 3600, minimum=60)

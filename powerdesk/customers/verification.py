@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
+from powerdesk.channels.base import ChannelError
 from powerdesk.channels.sms.outbound import sms_send
 from powerdesk.core.exceptions import ApplicationError, RateLimited
 from powerdesk.customers.choices import OtpPurpose
@@ -77,13 +78,28 @@ def otp_request(
             created_at=now,
             expires_at=now + timedelta(seconds=settings.OTP_TTL_SECONDS),
         )
-        minutes = max(1, settings.OTP_TTL_SECONDS // 60)
+    # Sent after the challenge commits: the gateway call holds no database lock, and a refused
+    # send keeps its OutboundSms record. The challenge of an undelivered code is withdrawn so
+    # the customer may ask again at once.
+    minutes = max(1, settings.OTP_TTL_SECONDS // 60)
+    try:
         sms_send(
             phone=phone,
-            body=f"您正在{_PURPOSE_TEXT[purpose]}，验证码 {code}，{minutes} 分钟内有效。请勿告诉他人。",
+            template="otp",
+            params={"action": _PURPOSE_TEXT[purpose], "code": code, "minutes": minutes},
             purpose=f"otp.{purpose}",
             sensitive=True,
         )
+    except ChannelError as exc:
+        OtpChallenge.objects.filter(pk=challenge.pk).delete()
+        raise ApplicationError(
+            "sms_send_failed",
+            _("短信发送失败，请稍后再试。")
+            if not exc.permanent
+            else _("无法向该手机号发送短信，请核对号码或到营业厅办理。"),
+            field="phone",
+            status=503 if not exc.permanent else 400,
+        ) from exc
     return challenge
 
 

@@ -1,0 +1,71 @@
+"""The SMS texts we send, each under our own key.
+
+Chinese SMS gateways deliver only templates approved in advance (模板), never free text: we send
+the provider's template code plus the values of its variables, and the gateway fills them in.
+This registry holds our side of each template: the key the code base uses (``"otp"``) and the
+text exactly as approved, with ``{name}`` for each variable. The text is what we store as the
+message body (the outbox and the console show it); the provider's code for each key comes from
+settings (``POWERDESK_SMS_ALIYUN_TEMPLATES``), because it differs per account and per sign.
+
+Changing a text here means submitting the new text for approval first. Plain Python on purpose:
+the standalone fake gateway reads this module without Django.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SmsTemplate:
+    """One approved text. ``text`` uses ``{name}`` placeholders (Aliyun writes ``${name}``)."""
+
+    key: str
+    text: str
+    description: str
+
+    @property
+    def variables(self) -> frozenset[str]:
+        return frozenset(name for _, name, _, _ in string.Formatter().parse(self.text) if name)
+
+    def clean_params(self, params: Mapping[str, object]) -> dict[str, str]:
+        """The values as the strings a gateway expects; exactly the template's variables.
+
+        A missing or unexpected variable is a bug in the caller, not a vendor failure, so it
+        raises ``ValueError`` before anything is recorded or sent.
+        """
+        missing = self.variables - params.keys()
+        extra = params.keys() - self.variables
+        if missing or extra:
+            raise ValueError(
+                f"SMS template {self.key!r}: missing {sorted(missing)}, unexpected {sorted(extra)}"
+            )
+        cleaned = {name: str(value) for name, value in params.items()}
+        if any(not value.strip() for value in cleaned.values()):
+            raise ValueError(f"SMS template {self.key!r}: empty value in {sorted(cleaned)}")
+        return cleaned
+
+    def render(self, params: Mapping[str, object]) -> str:
+        return self.text.format_map(self.clean_params(params))
+
+
+TEMPLATES: dict[str, SmsTemplate] = {
+    template.key: template
+    for template in (
+        SmsTemplate(
+            key="otp",
+            # customers/verification.py and its tests read the code with 验证码 (\d{6}).
+            text="您正在{action}，验证码 {code}，{minutes} 分钟内有效。请勿告诉他人。",
+            description="一次性短信验证码（登录、绑定户号、更换手机号或邮箱）",
+        ),
+    )
+}
+
+
+def template_get(key: str) -> SmsTemplate:
+    try:
+        return TEMPLATES[key]
+    except KeyError:
+        raise ValueError(f"unknown SMS template {key!r}; registered: {sorted(TEMPLATES)}") from None
