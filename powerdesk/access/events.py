@@ -1,0 +1,6 @@
+"""Event kinds this domain records."""
+
+from powerdesk.events.registry import define_event
+
+TOKEN_ISSUED = define_event("access.token_issued", "签发接口访问令牌")
+TOKENS_REVOKED = define_event("access.tokens_revoked", "吊销接口访问令牌")
