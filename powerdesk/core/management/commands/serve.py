@@ -6,6 +6,8 @@ Logging goes through Django's LOGGING (one format for the app and the server).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -31,6 +33,8 @@ class Command(BaseCommand):
             raise CommandError("--workers must be at least 1")
         if not 0 < port < 65536:
             raise CommandError("--port must be between 1 and 65535")
+        # whitenoise serves from the finders but warns when STATIC_ROOT is missing.
+        Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
         uvicorn.run(
             "powerdesk.asgi:application",
             host=host,

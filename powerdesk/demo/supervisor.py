@@ -1,0 +1,162 @@
+"""Keep the demo's processes running together and stop them together.
+
+``powerdesk demo`` starts every entry of :func:`demo_children` (the web server, the task
+worker, and later the local fake WeChat/payment servers) and watches them. One Ctrl-C or
+SIGTERM stops them all; a child that dies on its own stops the rest and makes the demo exit
+non-zero naming it, so a half-running demo never looks healthy.
+
+Each child runs in its own process group: a terminal's Ctrl-C reaches only the supervisor,
+which then signals each group (so a child's own children go too), waits, and kills what is
+left. On Linux each child also asks the kernel for SIGTERM should the supervisor die without
+cleaning up (``PR_SET_PDEATHSIG``), so even ``kill -9`` of the supervisor leaves no orphans.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+STOP_TIMEOUT_SECONDS = 10.0
+POLL_SECONDS = 0.2
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """One supervised process: a short name for messages and the argv that starts it."""
+
+    name: str
+    argv: Sequence[str]
+    env: dict[str, str] = field(default_factory=dict)  # added to the inherited environment
+
+
+def powerdesk_command(*args: str) -> list[str]:
+    """argv running ``powerdesk <args>`` with the interpreter that runs us (venv or not)."""
+    return [sys.executable, "-m", "powerdesk.cli", *args]
+
+
+def powerdesk_env() -> dict[str, str]:
+    """Make ``powerdesk`` importable in a child even from a checkout that is not pip-installed."""
+    project_dir = str(Path(__file__).resolve().parents[2])
+    inherited = os.environ.get("PYTHONPATH", "")
+    return {"PYTHONPATH": os.pathsep.join(p for p in (project_dir, inherited) if p)}
+
+
+def _uses_database_task_backend() -> bool:
+    from django.conf import settings
+
+    return settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
+
+
+def demo_children(*, host: str, port: int) -> list[ChildSpec]:
+    """The registry of processes ``powerdesk demo`` runs, in start order.
+
+    Add an entry here for each new local component (fake WeChat API, sandbox payment
+    gateway…); the supervisor needs nothing else.
+    """
+    env = powerdesk_env()
+    children = [ChildSpec("web", powerdesk_command("serve", "--host", host, "--port", str(port)), env)]
+    if _uses_database_task_backend():
+        # The immediate backend runs tasks in-process and RQ has its own workers.
+        children.append(ChildSpec("worker", powerdesk_command("worker", "--queue-name", "*", "--no-startup-delay"),
+                                  env))
+    return children
+
+
+def _ask_for_parent_death_signal() -> None:
+    """Runs in the child between fork and exec: die with SIGTERM when the supervisor dies."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the process group handling still applies
+        pass
+
+
+class Supervisor:
+    """Start children, wait for a stop signal or a child's death, stop the rest."""
+
+    def __init__(self, children: Sequence[ChildSpec], *, out: TextIO | None = None,
+                 stop_timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+        self.children = list(children)
+        self.out = out or sys.stdout
+        self.stop_timeout = stop_timeout
+        self.processes: dict[str, subprocess.Popen] = {}
+        self._stop_signal: int | None = None
+
+    def _say(self, message: str) -> None:
+        print(f"[supervisor] {message}", file=self.out, flush=True)
+
+    def _on_signal(self, signum: int, _frame) -> None:
+        if self._stop_signal is None:
+            self._stop_signal = signum
+
+    def start(self) -> None:
+        for child in self.children:
+            preexec: Callable[[], None] | None = (
+                _ask_for_parent_death_signal if sys.platform.startswith("linux") else None
+            )
+            process = subprocess.Popen(  # noqa: S603  (argv from our own registry)
+                list(child.argv),
+                env={**os.environ, **child.env},
+                process_group=0,
+                preexec_fn=preexec,
+            )
+            self.processes[child.name] = process
+            self._say(f"started {child.name} (pid {process.pid}): {' '.join(child.argv)}")
+
+    def run(self) -> int:
+        """Supervise until a signal (exit 0) or an unexpected child exit (exit 1)."""
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self.start()
+            while True:
+                if self._stop_signal is not None:
+                    self._say(f"received {signal.Signals(self._stop_signal).name}, stopping")
+                    self.stop()
+                    return 0
+                for name, process in self.processes.items():
+                    code = process.poll()
+                    if code is not None:
+                        self._say(f"{name} exited unexpectedly with status {code}; stopping the others")
+                        self.stop()
+                        return 1
+                time.sleep(POLL_SECONDS)
+        finally:
+            if any(p.poll() is None for p in self.processes.values()):
+                self.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def stop(self) -> None:
+        """SIGTERM every still-running child's group, wait up to ``stop_timeout``, then SIGKILL."""
+        running = {name: p for name, p in self.processes.items() if p.poll() is None}
+        for process in running.values():
+            _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + self.stop_timeout
+        for name, process in running.items():
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self._say(f"{name} did not stop in {self.stop_timeout:.0f}s; killing it")
+                _signal_group(process, signal.SIGKILL)
+                process.wait()
+        # Grandchildren that outlived their parent (e.g. uvicorn workers) go with the group.
+        for process in self.processes.values():
+            _signal_group(process, signal.SIGKILL)
+        if running:
+            self._say("all stopped")
+
+
+def _signal_group(process: subprocess.Popen, signum: int) -> None:
+    try:
+        os.killpg(process.pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -1,0 +1,131 @@
+"""The demo's process supervisor: one signal stops everything, one death stops everything.
+
+Each test runs a supervisor in its own Python process (signal handlers belong to a main
+thread, and pytest's must stay untouched) over dummy children, and checks by pid that no
+child survives.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from powerdesk.demo.supervisor import demo_children
+
+PROJECT_DIR = Path(__file__).resolve().parents[3]
+SLEEPER = f"{sys.executable!r}, '-c', 'import time; time.sleep(60)'"
+STUBBORN = (f"{sys.executable!r}, '-c', 'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+            "print(\"ready\", flush=True); time.sleep(60)'")
+QUITTER = f"{sys.executable!r}, '-c', 'import time; time.sleep(1); raise SystemExit(3)'"
+
+
+def run_supervisor(children: dict[str, str], stop_timeout: float = 10) -> subprocess.Popen:
+    specs = ", ".join(f"ChildSpec({name!r}, [{argv}])" for name, argv in children.items())
+    script = (
+        "import sys\n"
+        "from powerdesk.demo.supervisor import ChildSpec, Supervisor\n"
+        f"sys.exit(Supervisor([{specs}], stop_timeout={stop_timeout}).run())\n"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", script], cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, env={**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
+    )
+
+
+def read_until(process: subprocess.Popen, pattern: str, *, count: int = 1, timeout: float = 20) -> list[str]:
+    """Lines of output up to the ``count``-th line matching ``pattern``."""
+    lines, found, deadline = [], 0, time.monotonic() + timeout
+    while found < count:
+        assert time.monotonic() < deadline, f"no {pattern!r} in {lines}"
+        line = process.stdout.readline()
+        assert line, f"output ended before {pattern!r}: {lines}"
+        lines.append(line)
+        found += bool(re.search(pattern, line))
+    return lines
+
+
+def started_pids(lines: list[str]) -> dict[str, int]:
+    return {m[1]: int(m[2]) for line in lines if (m := re.search(r"started (\S+) \(pid (\d+)\)", line))}
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie waiting for a reaper is dead for our purposes
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_dead(pids, timeout: float = 5) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(alive(p) for p in pids):
+        time.sleep(0.05)
+    return [p for p in pids if alive(p)]
+
+
+def test_sigint_stops_every_child_and_exits_zero():
+    supervisor = run_supervisor({"web": SLEEPER, "worker": SLEEPER})
+    pids = started_pids(read_until(supervisor, r"started", count=2))
+    assert set(pids) == {"web", "worker"}
+    supervisor.send_signal(signal.SIGINT)
+    assert supervisor.wait(timeout=15) == 0
+    assert wait_dead(pids.values()) == []
+    assert "received SIGINT" in supervisor.stdout.read()
+
+
+def test_sigterm_works_like_ctrl_c():
+    supervisor = run_supervisor({"web": SLEEPER, "worker": SLEEPER})
+    pids = started_pids(read_until(supervisor, r"started", count=2))
+    supervisor.send_signal(signal.SIGTERM)
+    assert supervisor.wait(timeout=15) == 0
+    assert wait_dead(pids.values()) == []
+
+
+def test_a_child_dying_stops_the_others_and_exits_non_zero_naming_it():
+    supervisor = run_supervisor({"web": SLEEPER, "fake_wechat": QUITTER})
+    pids = started_pids(read_until(supervisor, r"started", count=2))
+    assert supervisor.wait(timeout=15) == 1
+    assert wait_dead(pids.values()) == []
+    assert re.search(r"fake_wechat exited unexpectedly with status 3", supervisor.stdout.read())
+
+
+def test_a_child_ignoring_sigterm_is_killed_after_the_timeout():
+    supervisor = run_supervisor({"web": SLEEPER, "stubborn": STUBBORN}, stop_timeout=1)
+    lines = read_until(supervisor, r"started", count=2)
+    if not any(line.startswith("ready") for line in lines):
+        read_until(supervisor, r"^ready")
+    pids = started_pids(lines)
+    started = time.monotonic()
+    supervisor.send_signal(signal.SIGINT)
+    assert supervisor.wait(timeout=15) == 0
+    assert time.monotonic() - started < 8
+    assert wait_dead(pids.values()) == []
+    assert "stubborn did not stop" in supervisor.stdout.read()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
+def test_children_die_with_a_killed_supervisor():
+    supervisor = run_supervisor({"web": SLEEPER, "worker": SLEEPER})
+    pids = started_pids(read_until(supervisor, r"started", count=2))
+    supervisor.kill()  # SIGKILL: no chance to clean up
+    supervisor.wait(timeout=5)
+    assert wait_dead(pids.values()) == []
+
+
+def test_the_demo_runs_the_web_server_and_the_worker(settings):
+    children = {child.name: child for child in demo_children(host="0.0.0.0", port=8123)}  # noqa: S104
+    assert list(children) == ["web", "worker"]
+    assert children["web"].argv[-5:] == ["serve", "--host", "0.0.0.0", "--port", "8123"]  # noqa: S104
+    assert "worker" in children["worker"].argv
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    assert [child.name for child in demo_children(host="127.0.0.1", port=8000)] == ["web"]
