@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -42,7 +43,7 @@ def request_invalid(request: HttpRequest, exc: ValidationError):
         request,
         {
             "code": "invalid_request",
-            "message": f"请求参数不正确：{first.get('msg', '')}",
+            "message": _("请求参数不正确：%(detail)s") % {"detail": first.get("msg", "")},
             "field": ".".join(location) or None,
             "errors": exc.errors,
         },
@@ -53,7 +54,7 @@ def request_invalid(request: HttpRequest, exc: ValidationError):
 @api.exception_handler(AuthenticationError)
 def unauthenticated(request: HttpRequest, exc: AuthenticationError):
     return api.create_response(
-        request, {"code": "unauthenticated", "message": "未登录或凭证已失效。"}, status=401
+        request, {"code": "unauthenticated", "message": _("未登录或凭证已失效。")}, status=401
     )
 
 
@@ -61,7 +62,7 @@ def unauthenticated(request: HttpRequest, exc: AuthenticationError):
 def http_error(request: HttpRequest, exc: HttpError):
     # django-ninja raises HttpError(400, "Cannot parse request body") for a body it cannot parse.
     if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):
-        body = {"code": "malformed_json", "message": "请求内容不是有效的 JSON。"}
+        body = {"code": "malformed_json", "message": _("请求内容不是有效的 JSON。")}
     else:
         body = {"code": f"http_{exc.status_code}", "message": str(exc)}
     return api.create_response(request, body, status=exc.status_code)

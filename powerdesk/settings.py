@@ -154,6 +154,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 LANGUAGE_CODE = env_choice("POWERDESK_LANGUAGE", "zh-hans", {"zh-hans", "en"})
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The /i18n/setlang/ choice, kept like the session cookie.
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 USE_I18N = True
 # Stored in UTC; shown and business dates reckoned in the utility's zone.
 TIME_ZONE = env_str("POWERDESK_TIME_ZONE", "Asia/Shanghai")

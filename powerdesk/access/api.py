@@ -10,6 +10,7 @@ from urllib.parse import unquote
 import pydantic
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Router
 from ninja.errors import ValidationError
 
@@ -40,14 +41,14 @@ def _request_body(request: HttpRequest, schema: type[pydantic.BaseModel]):
         try:
             data = json.loads(request.body or b"{}")
         except ValueError as exc:
-            raise ApplicationError("malformed_json", f"请求体不是有效的 JSON：{exc}") from None
+            raise ApplicationError("malformed_json", _("请求体不是有效的 JSON：%(error)s") % {"error": exc}) from None
         if not isinstance(data, dict):
-            raise ApplicationError("malformed_json", "请求体应为 JSON 对象。")
+            raise ApplicationError("malformed_json", _("请求体应为 JSON 对象。"))
     elif request.content_type in _FORM_TYPES:
         data = request.POST.dict()
     else:
         raise ApplicationError("unsupported_media_type",
-                               "请以 application/x-www-form-urlencoded 或 application/json 提交。",
+                               _("请以 application/x-www-form-urlencoded 或 application/json 提交。"),
                                status=415)
     try:
         return schema.model_validate(data)
@@ -69,7 +70,7 @@ def _basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
-        raise ApplicationError("invalid_client", "Authorization: Basic 凭证格式不正确。",
+        raise ApplicationError("invalid_client", _("Authorization: Basic 凭证格式不正确。"),
                                status=401) from None
     client_id, _sep, secret = decoded.partition(":")
     return unquote(client_id), unquote(secret)
@@ -99,7 +100,8 @@ def token(request: HttpRequest, response: HttpResponse):
         grant = services.partner_token_issue(client_id=client_id, client_secret=client_secret,
                                              scope=payload.scope)
     else:
-        raise ApplicationError("unsupported_grant_type", f"不支持的 grant_type：{payload.grant_type[:32]}。",
+        raise ApplicationError("unsupported_grant_type",
+                               _("不支持的 grant_type：%(grant_type)s。") % {"grant_type": payload.grant_type[:32]},
                                field="grant_type")
     return _token_out(grant, response)
 

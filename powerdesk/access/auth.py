@@ -18,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja.security import APIKeyCookie
 from ninja.security.base import AuthBase
 from ninja.utils import check_csrf
@@ -35,7 +36,7 @@ PORTAL_SESSION_KEY = "portal_customer_user_id"
 
 def _csrf_enforce(request: HttpRequest) -> None:
     if check_csrf(request) is not None:
-        raise ApplicationError("csrf_failed", "CSRF 校验失败，请刷新页面后重试。", status=403)
+        raise ApplicationError("csrf_failed", _("CSRF 校验失败，请刷新页面后重试。"), status=403)
 
 
 def _bearer_token(request: HttpRequest) -> str | None:
@@ -45,7 +46,7 @@ def _bearer_token(request: HttpRequest) -> str | None:
         return None
     scheme, _sep, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApplicationError("token_invalid", "Authorization 请求头应为 “Bearer <访问令牌>”。", status=401)
+        raise ApplicationError("token_invalid", _("Authorization 请求头应为 “Bearer <访问令牌>”。"), status=401)
     return token.strip()
 
 
@@ -65,7 +66,7 @@ class CustomerTokenAuth(AuthBase):
         if token is not None:
             access = access_token_get_valid(token=token)
             if access.customer_user is None:
-                raise PermissionDenied("customer_token_required", "此接口需要客户本人的访问令牌。")
+                raise PermissionDenied("customer_token_required", _("此接口需要客户本人的访问令牌。"))
             request.access_token = access
             request.customer_channel = Channel.APP
             return access.customer_user
@@ -97,10 +98,11 @@ class PartnerTokenAuth(AuthBase):
             return None
         access: AccessToken = access_token_get_valid(token=token)
         if access.customer_user_id is not None:
-            raise PermissionDenied("partner_token_required", "此接口需要合作方客户端的访问令牌。")
+            raise PermissionDenied("partner_token_required", _("此接口需要合作方客户端的访问令牌。"))
         missing = sorted(self.scopes - set(access.scopes))
         if missing:
-            raise PermissionDenied("insufficient_scope", f"访问令牌缺少权限范围：{', '.join(missing)}。",
+            raise PermissionDenied("insufficient_scope",
+                                   _("访问令牌缺少权限范围：%(scopes)s。") % {"scopes": ", ".join(missing)},
                                    extra={"required_scopes": sorted(self.scopes)})
         request.access_token = access
         return access.client

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from powerdesk.access.models import AccessToken
 from powerdesk.access.services import ACCESS_TOKEN_PREFIX, MAX_CREDENTIAL_LENGTH, token_digest
@@ -29,14 +30,14 @@ def access_token_get_valid(*, token: str) -> AccessToken:
         if row is not None and not hmac.compare_digest(row.token_hash, digest):
             row = None
     if row is None:
-        raise _refuse("token_invalid", "访问令牌无效。")
+        raise _refuse("token_invalid", _("访问令牌无效。"))
     if row.revoked_at is not None:
-        raise _refuse("token_revoked", "访问令牌已吊销，请重新登录。")
+        raise _refuse("token_revoked", _("访问令牌已吊销，请重新登录。"))
     if row.expires_at <= timezone.now():
-        raise _refuse("token_expired", "访问令牌已过期，请使用刷新令牌换取新令牌。")
+        raise _refuse("token_expired", _("访问令牌已过期，请使用刷新令牌换取新令牌。"))
     if not row.client.is_active:
-        raise _refuse("client_disabled", "该客户端已停用。")
+        raise _refuse("client_disabled", _("该客户端已停用。"))
     if row.customer_user is not None and not row.customer_user.is_active:
-        raise _refuse("customer_disabled", "该客户账户已停用。")
+        raise _refuse("customer_disabled", _("该客户账户已停用。"))
     return row
 

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from powerdesk.access import events as kinds
 from powerdesk.access.choices import ClientKind, RevokeReason, Scope
@@ -111,8 +112,9 @@ def scopes_parse(scope: str | list[str] | None) -> list[str]:
         items = [item.strip() for item in scope or [] if item.strip()]
     unknown = sorted(set(items) - set(Scope.values))
     if unknown:
-        raise ApplicationError("invalid_scope", f"未知的权限范围：{', '.join(unknown)}。"
-                               f"可用：{', '.join(Scope.values)}。", field="scope")
+        raise ApplicationError("invalid_scope", _("未知的权限范围：%(unknown)s。可用：%(available)s。")
+                               % {"unknown": ", ".join(unknown), "available": ", ".join(Scope.values)},
+                               field="scope")
     return sorted(set(items))
 
 
@@ -129,8 +131,9 @@ def redirect_uri_clean(uri: str) -> str:
         or ("." in scheme and scheme not in _UNSAFE_SCHEMES)
     )
     if not acceptable or parts.fragment or len(uri) > 300:
-        raise ApplicationError("invalid_redirect_uri", f"回调地址 {uri[:100]} 不可登记：应为 https 地址、本机 http "
-                               "地址或 App 的反向域名自定义协议，且不含 #片段。", field="redirect_uris")
+        raise ApplicationError("invalid_redirect_uri", _("回调地址 %(uri)s 不可登记：应为 https 地址、本机 http "
+                                 "地址或 App 的反向域名自定义协议，且不含 #片段。") % {"uri": uri[:100]},
+                               field="redirect_uris")
     return uri
 
 
@@ -143,16 +146,16 @@ def api_client_create(*, name: str, kind: ClientKind | str, scopes: str | list[s
     kind = ClientKind(kind)
     name = (name or "").strip()
     if not name:
-        raise ApplicationError("name_required", "请填写客户端名称。", field="name")
+        raise ApplicationError("name_required", _("请填写客户端名称。"), field="name")
     allowed = scopes_parse(scopes)
     uris = list(dict.fromkeys(redirect_uri_clean(uri) for uri in redirect_uris or []))
     secret = ""
     if kind == ClientKind.PARTNER:
         secret = _new_credential(CLIENT_SECRET_PREFIX)
         if uris:
-            raise ApplicationError("invalid_redirect_uri", "合作方客户端不使用回调地址。", field="redirect_uris")
+            raise ApplicationError("invalid_redirect_uri", _("合作方客户端不使用回调地址。"), field="redirect_uris")
     elif allowed:
-        raise ApplicationError("invalid_scope", "客户 App 的令牌代表客户本人，不设权限范围。", field="scope")
+        raise ApplicationError("invalid_scope", _("客户 App 的令牌代表客户本人，不设权限范围。"), field="scope")
     client = ApiClient.objects.create(
         name=name[:100], kind=kind, client_id=f"{kind}_{secrets.token_hex(10)}",
         secret_hash=_client_secret_hash(secret) if secret else "", allowed_scopes=allowed, redirect_uris=uris,
@@ -163,9 +166,9 @@ def api_client_create(*, name: str, kind: ClientKind | str, scopes: str | list[s
 def _client_for_grant(client_id: str, kind: ClientKind) -> ApiClient:
     client = ApiClient.objects.filter(client_id=(client_id or "").strip()[:64], is_active=True).first()
     if client is None:
-        raise ApplicationError("invalid_client", "客户端不存在或已停用。", field="client_id", status=401)
+        raise ApplicationError("invalid_client", _("客户端不存在或已停用。"), field="client_id", status=401)
     if client.kind != kind:
-        raise ApplicationError("unauthorized_client", "该客户端无权使用此授权方式。", field="grant_type")
+        raise ApplicationError("unauthorized_client", _("该客户端无权使用此授权方式。"), field="grant_type")
     return client
 
 
@@ -176,7 +179,7 @@ def client_authenticate(*, client_id: str, client_secret: str) -> ApiClient:
     matches = _client_secret_matches((client_secret or "")[:MAX_CREDENTIAL_LENGTH], stored)
     if client is None or not client.secret_hash or not matches:
         security_log.info("api client authentication failed", extra={"client_id": (client_id or "")[:64]})
-        raise ApplicationError("invalid_client", "client_id 或 client_secret 不正确。", status=401)
+        raise ApplicationError("invalid_client", _("client_id 或 client_secret 不正确。"), status=401)
     return client
 
 
@@ -184,7 +187,7 @@ def client_authenticate(*, client_id: str, client_secret: str) -> ApiClient:
 
 def _customer_require_active(customer_user: CustomerUser) -> None:
     if not customer_user.is_active:
-        raise PermissionDenied("customer_disabled", "该客户账户已停用。")
+        raise PermissionDenied("customer_disabled", _("该客户账户已停用。"))
 
 
 def _customer_tokens_issue(*, client: ApiClient, customer_user: CustomerUser, family: uuid.UUID,
@@ -233,11 +236,11 @@ def app_login_code_issue(*, customer_user: CustomerUser, client: ApiClient | str
     if not isinstance(client, ApiClient):
         client = _client_for_grant(client, ClientKind.APP)
     elif not client.is_active or client.kind != ClientKind.APP:
-        raise ApplicationError("unauthorized_client", "该客户端无权使用此授权方式。", field="client_id")
+        raise ApplicationError("unauthorized_client", _("该客户端无权使用此授权方式。"), field="client_id")
     _customer_require_active(customer_user)
     code_challenge = (code_challenge or "").strip()
     if code_challenge and not _PKCE_CHALLENGE_RE.fullmatch(code_challenge):
-        raise ApplicationError("invalid_code_challenge", "code_challenge 应为 43 位 base64url（S256）。",
+        raise ApplicationError("invalid_code_challenge", _("code_challenge 应为 43 位 base64url（S256）。"),
                                field="code_challenge")
     code = _new_credential(LOGIN_CODE_PREFIX)
     now = timezone.now()
@@ -265,15 +268,15 @@ def login_code_exchange(*, code: str, client_id: str, code_verifier: str = "") -
             code_hash=token_digest(code)
         ).first()
     if login is None or login.client_id != client.pk:
-        raise ApplicationError("login_code_invalid", "登录码无效。", field="code")
+        raise ApplicationError("login_code_invalid", _("登录码无效。"), field="code")
     if login.used_at is not None:
         _family_revoke(login.family, reason=RevokeReason.CODE_REUSE)
-        raise ApplicationError("login_code_used", "登录码已使用；以它签发的令牌已全部吊销，请重新登录。",
+        raise ApplicationError("login_code_used", _("登录码已使用；以它签发的令牌已全部吊销，请重新登录。"),
                                field="code")
     if login.expires_at <= timezone.now():
-        raise ApplicationError("login_code_expired", "登录码已过期，请重新登录。", field="code")
+        raise ApplicationError("login_code_expired", _("登录码已过期，请重新登录。"), field="code")
     if login.code_challenge and not _pkce_matches(code_verifier, login.code_challenge):
-        raise ApplicationError("code_verifier_invalid", "code_verifier 与 code_challenge 不匹配。",
+        raise ApplicationError("code_verifier_invalid", _("code_verifier 与 code_challenge 不匹配。"),
                                field="code_verifier")
     _customer_require_active(login.customer_user)
     family = uuid.uuid4()
@@ -288,7 +291,7 @@ def login_code_exchange(*, code: str, client_id: str, code_verifier: str = "") -
     # Lost a race with another exchange of the same code: a copy is in other hands, as above.
     login.refresh_from_db(fields=["family"])
     _family_revoke(login.family, reason=RevokeReason.CODE_REUSE)
-    raise ApplicationError("login_code_used", "登录码已使用；以它签发的令牌已全部吊销，请重新登录。",
+    raise ApplicationError("login_code_used", _("登录码已使用；以它签发的令牌已全部吊销，请重新登录。"),
                            field="code")
 
 
@@ -307,7 +310,7 @@ def sms_code_exchange(*, phone: str, code: str, client_id: str) -> TokenGrant:
 
 def _refresh_reused() -> ApplicationError:
     return ApplicationError("refresh_token_reused",
-                            "刷新令牌已被使用过；为安全起见，该登录已全部失效，请重新登录。",
+                            _("刷新令牌已被使用过；为安全起见，该登录已全部失效，请重新登录。"),
                             field="refresh_token")
 
 
@@ -321,14 +324,14 @@ def refresh_token_rotate(*, refresh_token: str, client_id: str) -> TokenGrant:
             token_hash=token_digest(refresh_token)
         ).first()
     if row is None or row.client_id != client.pk:
-        raise ApplicationError("refresh_token_invalid", "刷新令牌无效。", field="refresh_token")
+        raise ApplicationError("refresh_token_invalid", _("刷新令牌无效。"), field="refresh_token")
     if row.revoked_at is not None:
-        raise ApplicationError("refresh_token_revoked", "刷新令牌已吊销，请重新登录。", field="refresh_token")
+        raise ApplicationError("refresh_token_revoked", _("刷新令牌已吊销，请重新登录。"), field="refresh_token")
     if row.rotated_at is not None:
         _family_revoke(row.family, reason=RevokeReason.REFRESH_REUSE)
         raise _refresh_reused()
     if row.expires_at <= timezone.now():
-        raise ApplicationError("refresh_token_expired", "刷新令牌已过期，请重新登录。", field="refresh_token")
+        raise ApplicationError("refresh_token_expired", _("刷新令牌已过期，请重新登录。"), field="refresh_token")
     _customer_require_active(row.customer_user)
     with transaction.atomic():
         rotated = RefreshToken.objects.filter(
@@ -351,11 +354,12 @@ def partner_token_issue(*, client_id: str, client_secret: str,
     asking for one it is not allowed is refused rather than silently narrowed."""
     client = client_authenticate(client_id=client_id, client_secret=client_secret)
     if client.kind != ClientKind.PARTNER:
-        raise ApplicationError("unauthorized_client", "该客户端无权使用此授权方式。", field="grant_type")
+        raise ApplicationError("unauthorized_client", _("该客户端无权使用此授权方式。"), field="grant_type")
     requested = scopes_parse(scope)
     not_allowed = sorted(set(requested) - set(client.allowed_scopes))
     if not_allowed:
-        raise ApplicationError("invalid_scope", f"该客户端未获授权的权限范围：{', '.join(not_allowed)}。",
+        raise ApplicationError("invalid_scope",
+                               _("该客户端未获授权的权限范围：%(scopes)s。") % {"scopes": ", ".join(not_allowed)},
                                field="scope")
     granted = requested or sorted(client.allowed_scopes)
     access_token = _new_credential(ACCESS_TOKEN_PREFIX)

@@ -57,7 +57,11 @@ class EventFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = [("", _("全部类型"))] + [
-            (kind.name, f"{kind.description}（{kind.name}）") for kind in all_event_kinds()
+            (
+                kind.name,
+                _("%(description)s（%(name)s）") % {"description": kind.description, "name": kind.name},
+            )
+            for kind in all_event_kinds()
         ]
 
 

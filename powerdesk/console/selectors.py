@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from powerdesk.core.exceptions import ApplicationError, NotFound, PermissionDenied
 from powerdesk.customers.models import Account
@@ -68,7 +69,7 @@ def account_query_parse(query: str) -> AccountQuery | None:
     if compact.isdigit() or "*" in compact:
         raise ApplicationError(
             "search_query_unrecognised",
-            "请输入 10 位户号、11 位手机号（或 138****0000 形式的脱敏手机号）或户名。",
+            _("请输入 10 位户号、11 位手机号（或 138****0000 形式的脱敏手机号）或户名。"),
             field="q",
         )
     return AccountQuery(QueryKind.NAME, text[:100])
@@ -82,7 +83,7 @@ def account_search(*, staff, query: str, limit: int = 50) -> QuerySet[Account]:
     caller shows phone and name masked and never shows the ID-card number in a list.
     """
     if not staff.can(Perm.CUSTOMER_SEARCH):
-        raise PermissionDenied("permission_denied", "您没有查找客户的权限。")
+        raise PermissionDenied("permission_denied", _("您没有查找客户的权限。"))
     parsed = account_query_parse(query)
     accounts = scope_to_staff(Account.objects.select_related("supply_unit"), staff)
     if parsed is None:
@@ -107,12 +108,13 @@ def account_get_for_staff(*, staff, number: str) -> Account:
     the answer never reveals that an account exists elsewhere in the company.
     """
     if not staff.can(Perm.CUSTOMER_VIEW):
-        raise PermissionDenied("permission_denied", "您没有查看客户信息的权限。")
+        raise PermissionDenied("permission_denied", _("您没有查看客户信息的权限。"))
     number = unicodedata.normalize("NFKC", number or "").strip()
     account = None
     if _ACCOUNT_NUMBER_RE.fullmatch(number):
         accounts = scope_to_staff(Account.objects.select_related("supply_unit", "transformer_area"), staff)
         account = accounts.filter(number=number).first()
     if account is None:
-        raise NotFound("account_not_found", f"未找到户号 {number[:20]}。", field="account_number")
+        raise NotFound("account_not_found", _("未找到户号 %(number)s。") % {"number": number[:20]},
+                       field="account_number")
     return account

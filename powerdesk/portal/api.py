@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Router, Status
 
 from powerdesk.access.auth import CustomerTokenAuth, customer_channel
@@ -45,7 +46,8 @@ def _my_binding(customer_user: CustomerUser, account_number: str) -> Binding:
     number = clean_account_number(account_number)
     binding = _my_bindings(customer_user).filter(account__number=number).first()
     if binding is None:
-        raise NotFound("account_not_bound", f"您的账户未绑定户号 {number}。", field="account_number")
+        raise NotFound("account_not_bound", _("您的账户未绑定户号 %(number)s。") % {"number": number},
+                       field="account_number")
     return binding
 
 
@@ -99,7 +101,7 @@ def account_bind(request: HttpRequest, payload: AccountBindIn):
     with_real_name = bool(payload.holder_name or payload.id_card_number)
     if with_code == with_real_name:
         raise ApplicationError("bind_method_required",
-                               "请提供短信验证码（code），或户名与身份证号（holder_name、id_card_number），二选一。",
+                               _("请提供短信验证码（code），或户名与身份证号（holder_name、id_card_number），二选一。"),
                                field="code")
     if with_code:
         binding = services.binding_create_with_code(
