@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "powerdesk.organisation",
     "powerdesk.staff",
     "powerdesk.customers",
+    "powerdesk.billing",
     "powerdesk.access",
     "powerdesk.channels.sms",
     # faces

@@ -1,0 +1,249 @@
+"""Bills (versioned, imported from the billing system), meter readings, the account ledger,
+payments and points.
+
+Money is integer fen. Business dates (billing period, reading date, due date) are local
+calendar dates in Asia/Shanghai. Balances and bill status are derived from the append-only
+ledger, never stored.
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from powerdesk.billing.choices import BillSource, LedgerKind, PaymentStatus, PointsReason
+from powerdesk.core.ids import uuid7
+from powerdesk.events.choices import Channel
+
+KWH = {"max_digits": 14, "decimal_places": 2}
+
+
+class Meter(models.Model):
+    """电能表 of an account. ``multiplier`` (倍率) turns register differences into kWh."""
+
+    account = models.ForeignKey("customers.Account", on_delete=models.PROTECT, related_name="meters")
+    number = models.CharField(_("表号"), max_length=32, unique=True)
+    multiplier = models.DecimalField(_("倍率"), max_digits=10, decimal_places=2, default=1)
+    is_smart = models.BooleanField(_("智能表"), default=True)
+    installed_on = models.DateField(_("装表日期"), null=True, blank=True)
+    removed_on = models.DateField(_("拆表日期"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("电能表")
+        verbose_name_plural = _("电能表")
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class DailyReading(models.Model):
+    """Daily frozen register values (日冻结) and the day's consumption by time-of-use band.
+
+    Only recent days stay in the database at scale; full history lives in the Parquet lake.
+    """
+
+    meter = models.ForeignKey(Meter, on_delete=models.CASCADE, related_name="daily_readings")
+    reading_date = models.DateField(_("抄表日期"))
+    register_total = models.DecimalField(_("总示数"), **KWH)
+    kwh_total = models.DecimalField(_("日用电量"), **KWH)
+    kwh_sharp = models.DecimalField(_("尖"), **KWH, default=0)
+    kwh_peak = models.DecimalField(_("峰"), **KWH, default=0)
+    kwh_flat = models.DecimalField(_("平"), **KWH, default=0)
+    kwh_valley = models.DecimalField(_("谷"), **KWH, default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("日冻结读数")
+        verbose_name_plural = _("日冻结读数")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meter", "reading_date"],
+                name="daily_reading_one_per_meter_day",
+                violation_error_message=_("同一电能表同一天只能有一条读数。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(kwh_total__gte=0),
+                name="daily_reading_kwh_not_negative",
+                violation_error_message=_("日用电量不能为负。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meter_id} {self.reading_date} {self.kwh_total} kWh"
+
+
+class LoadCurve(models.Model):
+    """96-point (15-minute) load curve of one meter and day (用电信息采集), kWh per interval."""
+
+    meter = models.ForeignKey(Meter, on_delete=models.CASCADE, related_name="load_curves")
+    curve_date = models.DateField(_("日期"))
+    points = models.JSONField(_("96 点电量"))  # list of 96 decimal strings
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("负荷曲线")
+        verbose_name_plural = _("负荷曲线")
+        constraints = [
+            models.UniqueConstraint(fields=["meter", "curve_date"], name="load_curve_one_per_meter_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meter_id} {self.curve_date}"
+
+
+class Bill(models.Model):
+    """One version of a monthly bill. A correction (退补) from the billing system is a new
+    version beside the old one, with the difference recorded; nothing is overwritten."""
+
+    account = models.ForeignKey("customers.Account", on_delete=models.PROTECT, related_name="bills")
+    period = models.DateField(_("电费年月"))  # first day of the billing month
+    version = models.PositiveSmallIntegerField(_("版本"), default=1)
+    is_current = models.BooleanField(_("当前版本"), default=True)
+    source = models.CharField(_("来源"), max_length=16, choices=BillSource.choices, default=BillSource.IMPORT)
+    source_ref = models.CharField(_("营销系统账单号"), max_length=64, blank=True)
+    kwh_total = models.DecimalField(_("总电量"), **KWH)
+    kwh_sharp = models.DecimalField(_("尖电量"), **KWH, default=0)
+    kwh_peak = models.DecimalField(_("峰电量"), **KWH, default=0)
+    kwh_flat = models.DecimalField(_("平电量"), **KWH, default=0)
+    kwh_valley = models.DecimalField(_("谷电量"), **KWH, default=0)
+    amount_fen = models.BigIntegerField(_("电费（分）"))
+    difference_fen = models.BigIntegerField(_("较上一版本差额（分）"), default=0)
+    issued_on = models.DateField(_("出账日期"))
+    due_date = models.DateField(_("缴费截止日"))
+    previous = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="next_version",
+        verbose_name=_("上一版本"),
+    )
+    content_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("电费账单")
+        verbose_name_plural = _("电费账单")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "period", "version"], name="bill_unique_version"),
+            models.UniqueConstraint(
+                fields=["account", "period"],
+                condition=Q(is_current=True),
+                name="bill_one_current_version",
+                violation_error_message=_("同一户号同一月份只能有一个当前版本账单。"),
+            ),
+            models.CheckConstraint(condition=Q(kwh_total__gte=0), name="bill_kwh_not_negative"),
+        ]
+        indexes = [models.Index(fields=["account", "-period"])]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.period:%Y-%m} v{self.version}"
+
+
+class Payment(models.Model):
+    """Money received for an account. (gateway, gateway_txn_id) is the idempotency key: the
+    same transaction reported any number of times is one payment."""
+
+    account = models.ForeignKey("customers.Account", on_delete=models.PROTECT, related_name="payments")
+    amount_fen = models.BigIntegerField(_("金额（分）"))
+    gateway = models.CharField(_("收款渠道"), max_length=32)
+    gateway_txn_id = models.CharField(_("渠道流水号"), max_length=64)
+    channel = models.CharField(_("业务渠道"), max_length=16, choices=Channel.choices)
+    paid_at = models.DateTimeField(_("到账时间"))
+    status = models.CharField(
+        _("状态"), max_length=24, choices=PaymentStatus.choices, default=PaymentStatus.SUCCEEDED
+    )
+    refunded_fen = models.BigIntegerField(_("已退金额（分）"), default=0)
+    customer_user_id = models.BigIntegerField(null=True, blank=True)
+    # The day file for the billing system (销账) this payment was exported in; null = not yet.
+    posted_in_file = models.CharField(max_length=64, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("缴费记录")
+        verbose_name_plural = _("缴费记录")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gateway", "gateway_txn_id"],
+                name="payment_once_per_gateway_txn",
+                violation_error_message=_("该渠道流水已入账。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_fen__gt=0),
+                name="payment_amount_positive",
+                violation_error_message=_("缴费金额必须大于零。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_fen__gte=0) & Q(refunded_fen__lte=models.F("amount_fen")),
+                name="payment_refund_within_amount",
+                violation_error_message=_("退款金额不能超过缴费金额。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gateway}:{self.gateway_txn_id} {self.amount_fen} 分"
+
+
+class LedgerEntry(models.Model):
+    """One movement on an account (append-only). Positive amounts are charges (the customer
+    owes more), negative amounts are credits. Balance owed = the sum. ``reference`` makes
+    every posting idempotent: the same business fact cannot be posted twice."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    account = models.ForeignKey("customers.Account", on_delete=models.PROTECT, related_name="ledger_entries")
+    kind = models.CharField(_("类型"), max_length=24, choices=LedgerKind.choices)
+    amount_fen = models.BigIntegerField(_("金额（分）"))
+    reference = models.CharField(_("业务凭证"), max_length=120, unique=True)
+    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    occurred_at = models.DateTimeField(_("发生时间"), db_index=True)
+    memo = models.CharField(_("摘要"), max_length=200, blank=True)
+    actor_staff_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("账务流水")
+        verbose_name_plural = _("账务流水")
+        indexes = [models.Index(fields=["account", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount_fen} 分"
+
+
+class PointsEntry(models.Model):
+    """Points earned or spent (积分), append-only, idempotent by reference."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    account = models.ForeignKey("customers.Account", on_delete=models.PROTECT, related_name="points_entries")
+    points = models.IntegerField(_("积分"))
+    reason = models.CharField(_("原因"), max_length=24, choices=PointsReason.choices)
+    reference = models.CharField(max_length=120, unique=True)
+    occurred_at = models.DateTimeField(_("发生时间"))
+
+    class Meta:
+        verbose_name = _("积分流水")
+        verbose_name_plural = _("积分流水")
+
+    def __str__(self) -> str:
+        return f"{self.reason} {self.points}"
+
+
+class PrepaidSetting(models.Model):
+    """Low-balance alert threshold of a prepaid (预付费) account."""
+
+    account = models.OneToOneField(
+        "customers.Account", on_delete=models.CASCADE, related_name="prepaid_setting"
+    )
+    low_balance_threshold_fen = models.BigIntegerField(_("余额预警阈值（分）"), default=5000)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("预付费设置")
+        verbose_name_plural = _("预付费设置")
+
+    def __str__(self) -> str:
+        return f"{self.account_id} ≥ {self.low_balance_threshold_fen}"
