@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from powerdesk.console.views import administration, auth, customers, home, oversight
+from powerdesk.console.views import administration, auth, billing, customers, home, oversight
 
 app_name = "console"
 urlpatterns = [
@@ -18,6 +18,7 @@ urlpatterns = [
         customers.customer_binding_end,
         name="customer_binding_end",
     ),
+    path("customers/<str:number>/billing/", billing.customer_billing, name="customer_billing"),
     path("audit/", oversight.audit_log, name="audit_log"),
     path("events/", oversight.event_log, name="event_log"),
     path("sms/", oversight.sms_outbox, name="sms_outbox"),

@@ -7,6 +7,7 @@ should not be a directory of phone numbers.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from ninja import Schema
 from pydantic import Field
@@ -75,3 +76,91 @@ class PhoneChangeIn(Schema):
 class EmailChangeIn(Schema):
     new_email: str = Field(..., max_length=254)
     code: str = Field(..., max_length=16)
+
+
+# --- billing reads (/api/v1/me/accounts/{account_number}/…) -------------------------------------
+# Money is integer fen plus the same amount as an exact yuan string ("1234.56"); kWh are decimal
+# strings. Nothing goes through float.
+
+
+class BillOut(Schema):
+    period: str  # YYYY-MM
+    version: int
+    kwh_total: Decimal
+    kwh_sharp: Decimal
+    kwh_peak: Decimal
+    kwh_flat: Decimal
+    kwh_valley: Decimal
+    amount_fen: int
+    amount_yuan: str
+    status: str
+    status_label: str
+    outstanding_fen: int
+    outstanding_yuan: str
+    issued_on: date
+    due_date: date
+    is_corrected: bool
+
+
+class BillVersionOut(Schema):
+    version: int
+    is_current: bool
+    amount_fen: int
+    amount_yuan: str
+    difference_fen: int
+    difference_yuan: str
+    created_at: datetime
+
+
+class BillDetailOut(BillOut):
+    corrected_by_fen: int
+    corrected_by_yuan: str
+    versions: list[BillVersionOut]
+
+
+class BalanceOut(Schema):
+    """``balance_fen`` is the ledger sum: positive = owed, negative = prepaid credit."""
+
+    account_number: str
+    balance_fen: int
+    balance_yuan: str
+    owed_fen: int
+    owed_yuan: str
+    credit_fen: int
+    credit_yuan: str
+
+
+class PaymentOut(Schema):
+    amount_fen: int
+    amount_yuan: str
+    refunded_fen: int
+    refunded_yuan: str
+    paid_at: datetime
+    channel: str
+    channel_label: str
+    gateway: str
+    status: str
+    status_label: str
+
+
+class PointsEntryOut(Schema):
+    points: int
+    reason: str
+    reason_label: str
+    occurred_at: datetime
+
+
+class PointsOut(Schema):
+    points: int
+    entries: list[PointsEntryOut]
+
+
+class DailyUsageOut(Schema):
+    reading_date: date
+    kwh_total: Decimal
+
+
+class DailyUsageListOut(Schema):
+    days: int
+    kwh_total: Decimal
+    readings: list[DailyUsageOut]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from powerdesk.portal import views
+from powerdesk.portal import views, views_billing
 
 app_name = "portal"
 urlpatterns = [
@@ -13,4 +13,15 @@ urlpatterns = [
     path("profile/phone/", views.profile_phone, name="profile_phone"),
     path("profile/email/", views.profile_email, name="profile_email"),
     path("authorize/", views.authorize, name="authorize"),
+    # 电费 (read side; paying is the payments app's ``payments:pay``)
+    path("billing/", views_billing.billing_home, name="billing"),
+    path("billing/<str:account_number>/", views_billing.billing_account, name="billing_account"),
+    path(
+        "billing/<str:account_number>/bills/<str:period>/", views_billing.billing_month, name="billing_month"
+    ),
+    path("billing/<str:account_number>/payments/", views_billing.billing_payments, name="billing_payments"),
+    path("billing/<str:account_number>/points/", views_billing.billing_points, name="billing_points"),
+    path(
+        "billing/<str:account_number>/statement.pdf", views_billing.billing_statement, name="billing_statement"
+    ),
 ]
