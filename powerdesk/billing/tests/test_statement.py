@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
@@ -40,7 +39,6 @@ def test_the_pdf_embeds_the_chinese_font(pdf):
     assert b"WenQuanYiZenHei" in pdf  # subset of the face registered from the .ttc
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
 def test_the_pdf_text_has_the_account_header_months_and_totals(pdf, history, tmp_path):
     text = _text(pdf, tmp_path)
     assert "电费清单" in text
@@ -53,7 +51,6 @@ def test_the_pdf_text_has_the_account_header_months_and_totals(pdf, history, tmp
     assert "缴费记录" in text
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
 def test_an_empty_period_still_renders(account_a, tmp_path):
     period_from, period_to = statement_range(period_from="2001-01", period_to="2001-03")
     pdf = statement_pdf(statement_data(account=account_a, period_from=period_from, period_to=period_to))
