@@ -23,6 +23,7 @@ ROUTERS = [
     ("/auth/", "powerdesk.access.api.router"),
     ("/me/", "powerdesk.portal.api.router"),
     ("/staff/", "powerdesk.console.api.router"),
+    ("/payments/", "powerdesk.payments.api.router"),
 ]
 for prefix, dotted in ROUTERS:
     api.add_router(prefix, import_string(dotted))

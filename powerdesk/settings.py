@@ -48,9 +48,12 @@ INSTALLED_APPS = [
     "powerdesk.organisation",
     "powerdesk.staff",
     "powerdesk.customers",
+    "powerdesk.tariffs",
     "powerdesk.billing",
+    "powerdesk.payments",
     "powerdesk.access",
     "powerdesk.channels.sms",
+    "powerdesk.channels.wechat_store",
     # faces
     "powerdesk.console",
     "powerdesk.portal",
@@ -272,6 +275,40 @@ def _sms_aliyun_templates() -> dict[str, str]:
 
 SMS_ALIYUN_TEMPLATES = _sms_aliyun_templates()
 
+# --- WeChat Official Account API client (powerdesk/channels/wechat_store; docs/wechat-api.md) --
+# Point both at the local fake (python -m powerdesk.channels.wechat_store.fake_server) in the demo.
+WECHAT_API_BASE_URL = env_str("POWERDESK_WECHAT_API_BASE_URL", "https://api.weixin.qq.com").strip()
+WECHAT_API_OAUTH_BASE_URL = env_str(
+    "POWERDESK_WECHAT_API_OAUTH_BASE_URL", "https://open.weixin.qq.com"
+).strip()
+WECHAT_API_TIMEOUT_SECONDS = env_int("POWERDESK_WECHAT_API_TIMEOUT_SECONDS", 5, minimum=1, maximum=60)
+
+
+def _wechat_api_urls_check() -> None:
+    """Requests carry the AppSecret and access_token: https, or http only to a loopback fake."""
+    from urllib.parse import urlsplit
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    for name, url in (
+        ("POWERDESK_WECHAT_API_BASE_URL", WECHAT_API_BASE_URL),
+        ("POWERDESK_WECHAT_API_OAUTH_BASE_URL", WECHAT_API_OAUTH_BASE_URL),
+    ):
+        parts = urlsplit(url)
+        local = parts.hostname in {"127.0.0.1", "localhost", "::1"}
+        if (
+            not (parts.scheme == "https" or (parts.scheme == "http" and local))
+            or parts.query
+            or parts.fragment
+        ):
+            raise ImproperlyConfigured(
+                f"{name}={url!r}: expected an https:// URL (http:// only for 127.0.0.1 or localhost), "
+                "without query or fragment"
+            )
+
+
+_wechat_api_urls_check()
+
 # --- Customer API tokens --------------------------------------------------------------------
 ACCESS_TOKEN_SECONDS = env_int("POWERDESK_ACCESS_TOKEN_SECONDS", 3600, minimum=60)
 REFRESH_TOKEN_DAYS = env_int("POWERDESK_REFRESH_TOKEN_DAYS", 30, minimum=1)
@@ -295,3 +332,102 @@ LOGGING = {
         "powerdesk.security": {"level": "INFO"},
     },
 }
+
+
+# --- Online payments (powerdesk/payments; docs/payments.md) -----------------------------------
+# "sandbox": the local sandbox gateway (python -m powerdesk.payments.sandbox_server) with keys
+# generated into VAR_DIR; "live": the real gateways with the keys below, all required.
+PAYMENTS_MODE = env_choice("POWERDESK_PAYMENTS_MODE", "sandbox", {"sandbox", "live"})
+PAYMENTS_GATEWAYS = env_list("POWERDESK_PAYMENTS_GATEWAYS", ["alipay", "wechatpay"])
+# Where the gateways reach us (notify URLs) and where the customer returns after paying.
+PAYMENTS_NOTIFY_BASE_URL = env_str("POWERDESK_PAYMENTS_NOTIFY_BASE_URL", "http://127.0.0.1:8000").strip()
+PAYMENTS_RETURN_URL = env_str("POWERDESK_PAYMENTS_RETURN_URL", "http://127.0.0.1:8000/h5/pay/result/").strip()
+PAYMENTS_SANDBOX_URL = env_str("POWERDESK_PAYMENTS_SANDBOX_URL", "http://127.0.0.1:8702").strip()
+PAYMENTS_SANDBOX_KEY_FILE = Path(
+    env_str("POWERDESK_PAYMENTS_SANDBOX_KEY_FILE", str(VAR_DIR / "payments_sandbox_keys.json"))
+)
+PAYMENTS_HTTP_TIMEOUT_SECONDS = env_int("POWERDESK_PAYMENTS_HTTP_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)
+PAYMENTS_ORDER_TTL_MINUTES = env_int("POWERDESK_PAYMENTS_ORDER_TTL_MINUTES", 30, minimum=1, maximum=1440)
+PAYMENTS_MAX_ORDER_FEN = env_int("POWERDESK_PAYMENTS_MAX_ORDER_FEN", 10_000_000, minimum=1)
+PAYMENTS_WECHATPAY_MAX_SKEW_SECONDS = env_int(
+    "POWERDESK_PAYMENTS_WECHATPAY_MAX_SKEW_SECONDS", 300, minimum=30, maximum=3600
+)
+
+
+def _payments_pem(name: str) -> str:
+    """A PEM key from ``name`` (the text, "\\n" allowed) or from the file named by ``name_FILE``."""
+    value = env_str(name, "").strip().replace("\\n", "\n")
+    path = env_str(f"{name}_FILE", "").strip()
+    if value and path:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"set {name} or {name}_FILE, not both")
+    if path:
+        value = Path(path).read_text(encoding="utf-8").strip()
+    return value
+
+
+PAYMENTS_ALIPAY_APP_ID = env_str("POWERDESK_PAYMENTS_ALIPAY_APP_ID", "").strip()
+PAYMENTS_ALIPAY_GATEWAY_URL = env_str(
+    "POWERDESK_PAYMENTS_ALIPAY_GATEWAY_URL", "https://openapi.alipay.com/gateway.do"
+).strip()
+PAYMENTS_ALIPAY_APP_PRIVATE_KEY = _payments_pem("POWERDESK_PAYMENTS_ALIPAY_APP_PRIVATE_KEY")
+PAYMENTS_ALIPAY_PUBLIC_KEY = _payments_pem("POWERDESK_PAYMENTS_ALIPAY_PUBLIC_KEY")
+PAYMENTS_WECHATPAY_MCHID = env_str("POWERDESK_PAYMENTS_WECHATPAY_MCHID", "").strip()
+PAYMENTS_WECHATPAY_APPID = env_str("POWERDESK_PAYMENTS_WECHATPAY_APPID", "").strip()
+PAYMENTS_WECHATPAY_API_BASE_URL = env_str(
+    "POWERDESK_PAYMENTS_WECHATPAY_API_BASE_URL", "https://api.mch.weixin.qq.com"
+).strip()
+PAYMENTS_WECHATPAY_MERCHANT_SERIAL_NO = env_str("POWERDESK_PAYMENTS_WECHATPAY_MERCHANT_SERIAL_NO", "").strip()
+PAYMENTS_WECHATPAY_MERCHANT_PRIVATE_KEY = _payments_pem("POWERDESK_PAYMENTS_WECHATPAY_MERCHANT_PRIVATE_KEY")
+PAYMENTS_WECHATPAY_PLATFORM_SERIAL_NO = env_str("POWERDESK_PAYMENTS_WECHATPAY_PLATFORM_SERIAL_NO", "").strip()
+# The platform certificate (PEM) or its public key (WeChat Pay's "platform public key" mode).
+PAYMENTS_WECHATPAY_PLATFORM_PUBLIC_KEY = _payments_pem("POWERDESK_PAYMENTS_WECHATPAY_PLATFORM_PUBLIC_KEY")
+PAYMENTS_WECHATPAY_APIV3_KEY = env_str("POWERDESK_PAYMENTS_WECHATPAY_APIV3_KEY", "")
+
+
+def _payments_check() -> None:
+    """Refuse at start-up a payments configuration that could never work."""
+    from urllib.parse import urlsplit
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    unknown = sorted(set(PAYMENTS_GATEWAYS) - {"alipay", "wechatpay"})
+    if unknown:
+        raise ImproperlyConfigured(f"POWERDESK_PAYMENTS_GATEWAYS: unknown gateway(s) {unknown}")
+    for name, url in (("NOTIFY_BASE_URL", PAYMENTS_NOTIFY_BASE_URL), ("SANDBOX_URL", PAYMENTS_SANDBOX_URL)):
+        if urlsplit(url).scheme not in {"http", "https"} or not urlsplit(url).hostname:
+            raise ImproperlyConfigured(f"POWERDESK_PAYMENTS_{name}={url!r}: expected an http(s) URL")
+    if PAYMENTS_MODE != "live":
+        return
+    required = {
+        "alipay": {
+            "ALIPAY_APP_ID": PAYMENTS_ALIPAY_APP_ID,
+            "ALIPAY_APP_PRIVATE_KEY": PAYMENTS_ALIPAY_APP_PRIVATE_KEY,
+            "ALIPAY_PUBLIC_KEY": PAYMENTS_ALIPAY_PUBLIC_KEY,
+        },
+        "wechatpay": {
+            "WECHATPAY_MCHID": PAYMENTS_WECHATPAY_MCHID,
+            "WECHATPAY_APPID": PAYMENTS_WECHATPAY_APPID,
+            "WECHATPAY_MERCHANT_SERIAL_NO": PAYMENTS_WECHATPAY_MERCHANT_SERIAL_NO,
+            "WECHATPAY_MERCHANT_PRIVATE_KEY": PAYMENTS_WECHATPAY_MERCHANT_PRIVATE_KEY,
+            "WECHATPAY_PLATFORM_SERIAL_NO": PAYMENTS_WECHATPAY_PLATFORM_SERIAL_NO,
+            "WECHATPAY_PLATFORM_PUBLIC_KEY": PAYMENTS_WECHATPAY_PLATFORM_PUBLIC_KEY,
+            "WECHATPAY_APIV3_KEY": PAYMENTS_WECHATPAY_APIV3_KEY,
+        },
+    }
+    missing = [
+        f"POWERDESK_PAYMENTS_{key}"
+        for gateway in PAYMENTS_GATEWAYS
+        for key, value in required[gateway].items()
+        if not value
+    ]
+    if missing:
+        raise ImproperlyConfigured(f"POWERDESK_PAYMENTS_MODE=live needs {', '.join(missing)}")
+    if "wechatpay" in PAYMENTS_GATEWAYS and len(PAYMENTS_WECHATPAY_APIV3_KEY.encode()) != 32:
+        raise ImproperlyConfigured("POWERDESK_PAYMENTS_WECHATPAY_APIV3_KEY: expected 32 characters")
+    if not PAYMENTS_NOTIFY_BASE_URL.startswith("https://"):
+        raise ImproperlyConfigured("POWERDESK_PAYMENTS_NOTIFY_BASE_URL must be https:// in live mode")
+
+
+_payments_check()

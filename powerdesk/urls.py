@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("console/", include("powerdesk.console.urls")),
     path("h5/", include("powerdesk.portal.urls")),
+    path("payments/", include("powerdesk.payments.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", RedirectView.as_view(url="/console/", permanent=False)),
 ]

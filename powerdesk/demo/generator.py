@@ -217,6 +217,9 @@ def demo_data_flush(*, using: str = "default") -> None:
     connection = connections[using]
     try:
         with transaction.atomic(using=using), connection.cursor() as cursor:
+            from powerdesk.billing.demo import demo_billing_flush  # append-only ledger of demo bills
+
+            demo_billing_flush(using=using)
             for model in _demo_models():
                 cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")  # noqa: S608
     except DatabaseError as exc:
@@ -229,7 +232,7 @@ def demo_data_flush(*, using: str = "default") -> None:
 
 def generate_demo_utility(
     *, customers: int, seed: int, using: str = "default",
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, billing: bool = True,
 ) -> GenerationReport:
     """Create the demo utility with ``customers`` accounts (the showcase 0000000001 included).
 
@@ -243,7 +246,12 @@ def generate_demo_utility(
         raise GenerationError(f"{connection.vendor} 不能在批量插入时返回主键；请使用 SQLite ≥ 3.35 或 PostgreSQL。")
     if SupplyUnit.objects.using(using).exists() or Account.objects.using(using).exists():
         raise GenerationError("数据库中已有供电单位或用电户；如需重新生成示范数据，请先清除（--regenerate）。")
-    return _Generator(customers=customers, seed=seed, using=using, progress=progress).run()
+    report = _Generator(customers=customers, seed=seed, using=using, progress=progress).run()
+    if billing:  # meters, 24 months of bills, payments, readings (powerdesk.billing.demo)
+        from powerdesk.billing.demo import generate_demo_billing
+
+        report.timings["billing"] = generate_demo_billing(seed=seed, reference_date=REFERENCE_DATE, using=using).seconds
+    return report
 
 
 class _Generator:

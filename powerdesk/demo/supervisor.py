@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import urlsplit
 
 STOP_TIMEOUT_SECONDS = 10.0
 POLL_SECONDS = 0.2
@@ -56,18 +57,62 @@ def _uses_database_task_backend() -> bool:
     return settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
 
 
+def _payments_sandbox(*, host: str, port: int, env: dict[str, str]) -> ChildSpec | None:
+    """The local payment gateway (Alipay + WeChat Pay wire protocols) when payments run in
+    sandbox mode; it posts its notifications to the web child and sends customers back to it.
+
+    The shared key file is created here, before any child starts, so the web server and the
+    sandbox read one key set instead of racing to generate two.
+    """
+    from django.conf import settings
+
+    if settings.PAYMENTS_MODE != "sandbox":
+        return None
+    from powerdesk.payments.sandbox_keys import load_or_create
+
+    key_file = Path(settings.PAYMENTS_SANDBOX_KEY_FILE)
+    load_or_create(key_file)
+    sandbox = urlsplit(settings.PAYMENTS_SANDBOX_URL)
+    sandbox_port = sandbox.port or (443 if sandbox.scheme == "https" else 80)
+    # Where the gateway and the customer's browser reach the web child (not 0.0.0.0).
+    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104  (comparing)
+    if ":" in reachable:
+        reachable = f"[{reachable}]"
+    web_url = f"http://{reachable}:{port}"
+    for name, value in (
+        ("POWERDESK_PAYMENTS_NOTIFY_BASE_URL", web_url),
+        ("POWERDESK_PAYMENTS_RETURN_URL", f"{web_url}/h5/pay/result/"),
+    ):
+        if name not in os.environ:  # what the operator set wins
+            env[name] = value
+    argv = [
+        sys.executable,
+        "-m",
+        "powerdesk.payments.sandbox_server",
+        "--port",
+        str(sandbox_port),
+        "--key-file",
+        str(key_file),
+    ]
+    return ChildSpec("payment-sandbox", argv, env)
+
+
 def demo_children(*, host: str, port: int) -> list[ChildSpec]:
     """The registry of processes ``powerdesk demo`` runs, in start order.
 
     Add an entry here for each new local component (fake WeChat API, sandbox payment
-    gateway…); the supervisor needs nothing else.
+    gateway…); the supervisor needs nothing else. Every child gets the same environment.
     """
     env = powerdesk_env()
+    sandbox = _payments_sandbox(host=host, port=port, env=env)  # fills env before anyone starts
     children = [ChildSpec("web", powerdesk_command("serve", "--host", host, "--port", str(port)), env)]
     if _uses_database_task_backend():
         # The immediate backend runs tasks in-process and RQ has its own workers.
-        children.append(ChildSpec("worker", powerdesk_command("worker", "--queue-name", "*", "--no-startup-delay"),
-                                  env))
+        children.append(
+            ChildSpec("worker", powerdesk_command("worker", "--queue-name", "*", "--no-startup-delay"), env)
+        )
+    if sandbox is not None:
+        children.append(sandbox)
     return children
 
 
@@ -83,8 +128,13 @@ def _ask_for_parent_death_signal() -> None:
 class Supervisor:
     """Start children, wait for a stop signal or a child's death, stop the rest."""
 
-    def __init__(self, children: Sequence[ChildSpec], *, out: TextIO | None = None,
-                 stop_timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self,
+        children: Sequence[ChildSpec],
+        *,
+        out: TextIO | None = None,
+        stop_timeout: float = STOP_TIMEOUT_SECONDS,
+    ) -> None:
         self.children = list(children)
         self.out = out or sys.stdout
         self.stop_timeout = stop_timeout

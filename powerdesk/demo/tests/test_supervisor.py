@@ -7,12 +7,16 @@ child survives.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
+import socket
+import stat
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -21,8 +25,10 @@ from powerdesk.demo.supervisor import demo_children
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 SLEEPER = f"{sys.executable!r}, '-c', 'import time; time.sleep(60)'"
-STUBBORN = (f"{sys.executable!r}, '-c', 'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-            "print(\"ready\", flush=True); time.sleep(60)'")
+STUBBORN = (
+    f"{sys.executable!r}, '-c', 'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+    'print("ready", flush=True); time.sleep(60)\''
+)
 QUITTER = f"{sys.executable!r}, '-c', 'import time; time.sleep(1); raise SystemExit(3)'"
 
 
@@ -34,8 +40,12 @@ def run_supervisor(children: dict[str, str], stop_timeout: float = 10) -> subpro
         f"sys.exit(Supervisor([{specs}], stop_timeout={stop_timeout}).run())\n"
     )
     return subprocess.Popen(
-        [sys.executable, "-c", script], cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, env={**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
+        [sys.executable, "-c", script],
+        cwd=PROJECT_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
     )
 
 
@@ -123,9 +133,81 @@ def test_children_die_with_a_killed_supervisor():
 
 
 def test_the_demo_runs_the_web_server_and_the_worker(settings):
+    settings.PAYMENTS_MODE = "live"  # the payment sandbox child has its own tests below
     children = {child.name: child for child in demo_children(host="0.0.0.0", port=8123)}  # noqa: S104
     assert list(children) == ["web", "worker"]
     assert children["web"].argv[-5:] == ["serve", "--host", "0.0.0.0", "--port", "8123"]  # noqa: S104
     assert "worker" in children["worker"].argv
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     assert [child.name for child in demo_children(host="127.0.0.1", port=8000)] == ["web"]
+
+
+@pytest.fixture
+def sandbox_settings(settings, tmp_path, monkeypatch):
+    settings.PAYMENTS_MODE = "sandbox"
+    settings.PAYMENTS_SANDBOX_URL = "http://127.0.0.1:8799"
+    settings.PAYMENTS_SANDBOX_KEY_FILE = tmp_path / "keys" / "payments_sandbox_keys.json"
+    for name in ("POWERDESK_PAYMENTS_NOTIFY_BASE_URL", "POWERDESK_PAYMENTS_RETURN_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return settings
+
+
+def test_in_sandbox_mode_the_demo_runs_the_payment_sandbox_on_one_shared_key_file(sandbox_settings):
+    key_file = sandbox_settings.PAYMENTS_SANDBOX_KEY_FILE
+    children = {child.name: child for child in demo_children(host="127.0.0.1", port=8123)}
+    assert list(children)[-1] == "payment-sandbox"
+    assert children["payment-sandbox"].argv == [
+        sys.executable,
+        "-m",
+        "powerdesk.payments.sandbox_server",
+        "--port",
+        "8799",
+        "--key-file",
+        str(key_file),
+    ]
+    # The keys exist before any child starts: web and sandbox read them, neither generates them.
+    keys = json.loads(key_file.read_text())
+    assert {"alipay_app_private_key", "wechat_apiv3_key"} <= set(keys)
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    demo_children(host="127.0.0.1", port=8123)
+    assert json.loads(key_file.read_text()) == keys  # created once, then reused
+    for child in children.values():  # gateway notifications and the customer's return reach the web child
+        assert child.env["POWERDESK_PAYMENTS_NOTIFY_BASE_URL"] == "http://127.0.0.1:8123"
+        assert child.env["POWERDESK_PAYMENTS_RETURN_URL"] == "http://127.0.0.1:8123/h5/pay/result/"
+
+
+def test_the_payment_urls_point_at_a_reachable_host_when_listening_on_all_interfaces(sandbox_settings):
+    web = demo_children(host="0.0.0.0", port=8124)[0]  # noqa: S104
+    assert web.env["POWERDESK_PAYMENTS_NOTIFY_BASE_URL"] == "http://127.0.0.1:8124"
+
+
+def test_payment_urls_set_by_the_operator_win(sandbox_settings, monkeypatch):
+    monkeypatch.setenv("POWERDESK_PAYMENTS_NOTIFY_BASE_URL", "https://pay.example.cn")
+    monkeypatch.setenv("POWERDESK_PAYMENTS_RETURN_URL", "https://pay.example.cn/h5/pay/result/")
+    for child in demo_children(host="127.0.0.1", port=8123):
+        assert "POWERDESK_PAYMENTS_NOTIFY_BASE_URL" not in child.env  # inherited from os.environ instead
+        assert "POWERDESK_PAYMENTS_RETURN_URL" not in child.env
+
+
+def test_live_mode_runs_no_sandbox_and_creates_no_keys(sandbox_settings):
+    sandbox_settings.PAYMENTS_MODE = "live"
+    children = demo_children(host="127.0.0.1", port=8123)
+    assert "payment-sandbox" not in [child.name for child in children]
+    assert not sandbox_settings.PAYMENTS_SANDBOX_KEY_FILE.exists()
+    assert "POWERDESK_PAYMENTS_NOTIFY_BASE_URL" not in children[0].env
+
+
+def test_the_payment_sandbox_child_serves_and_stops_with_the_supervisor(sandbox_settings):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    sandbox_settings.PAYMENTS_SANDBOX_URL = f"http://127.0.0.1:{port}"
+    spec = demo_children(host="127.0.0.1", port=8123)[-1]
+    supervisor = run_supervisor({"web": SLEEPER, spec.name: ", ".join(repr(arg) for arg in spec.argv)})
+    lines = read_until(supervisor, r"payment sandbox on http://127\.0\.0\.1:", timeout=30)
+    pids = started_pids(lines)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+        assert json.loads(response.read()) == {"ok": True}
+    supervisor.send_signal(signal.SIGINT)
+    assert supervisor.wait(timeout=15) == 0
+    assert wait_dead(pids.values()) == []

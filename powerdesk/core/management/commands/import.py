@@ -16,6 +16,10 @@ from powerdesk.core.exceptions import ApplicationError
 # kind → importer(path, *, encoding, progress) -> ImportResult. Each domain adds its own line.
 IMPORTERS = {
     "accounts": "powerdesk.customers.importer.import_accounts",
+    "meters": "powerdesk.billing.importers.import_meters",
+    "bills": "powerdesk.billing.importers.import_bills",
+    "readings": "powerdesk.billing.importers.import_readings",
+    "payments": "powerdesk.billing.importers.import_payments",
 }
 
 

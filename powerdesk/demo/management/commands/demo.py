@@ -41,10 +41,12 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1", help="网站监听地址（默认 %(default)s）")
         parser.add_argument("--port", type=int, default=8000, help="网站端口（默认 %(default)s）")
         parser.add_argument("--generate-only", action="store_true", help="只生成数据，不启动服务")
+        parser.add_argument("--no-billing", action="store_true",
+                            help="不生成 24 个月电费账单、缴费与读数（大规模客户库时用）")
         parser.add_argument("--regenerate", action="store_true", help="先清除客户库与组织机构数据（即已有的示范数据）再重新生成")
 
     def handle(self, *, customers: int, seed: int, host: str, port: int, generate_only: bool,
-               regenerate: bool, verbosity: int, **options) -> None:
+               regenerate: bool, no_billing: bool, verbosity: int, **options) -> None:
         if customers < 1:
             raise CommandError("--customers 至少为 1")
         call_command("migrate", interactive=False, verbosity=max(0, verbosity - 1))
@@ -55,7 +57,7 @@ class Command(BaseCommand):
             if demo_data_present():
                 self.stdout.write(f"示范数据已存在（户号 {SHOWCASE_NUMBER}），跳过生成；如需重新生成请加 --regenerate。")
             else:
-                self._generate(customers, seed)
+                self._generate(customers, seed, billing=not no_billing)
         except GenerationError as exc:
             raise CommandError(str(exc)) from exc
         except KeyboardInterrupt:
@@ -70,7 +72,7 @@ class Command(BaseCommand):
         if code:
             raise CommandError("有进程意外退出，示范环境已全部停止。", returncode=code)
 
-    def _generate(self, customers: int, seed: int) -> None:
+    def _generate(self, customers: int, seed: int, *, billing: bool) -> None:
         started = time.monotonic()
         interactive = self.stdout.isatty()
         last_shown = [0.0]
@@ -88,7 +90,7 @@ class Command(BaseCommand):
             else:
                 self.stdout.write(line)
 
-        report = generate_demo_utility(customers=customers, seed=seed, progress=progress)
+        report = generate_demo_utility(customers=customers, seed=seed, progress=progress, billing=billing)
         if interactive:
             self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(
