@@ -3,7 +3,8 @@
 In a temporary var dir (so a fresh SQLite database and keys): runs ``powerdesk demo --customers
 200 --port <free port>``, waits for /healthz to answer 200, checks /console/login/ answers 200,
 sends SIGINT, and requires exit status 0 within 20 s with every child (web server, worker…)
-gone, checked by the pids the supervisor printed. Prints one JSON line; exits 1 on failure.
+gone, checked by the pids the supervisor printed. The payment sandbox child gets a free port
+(POWERDESK_PAYMENTS_SANDBOX_URL). Prints one JSON line; exits 1 on failure.
 """
 
 from __future__ import annotations
@@ -59,12 +60,17 @@ def alive(pid: int) -> bool:
 
 def main() -> int:
     port = free_port()
+    sandbox_port = free_port()
+    while sandbox_port == port:
+        sandbox_port = free_port()
     base = f"http://127.0.0.1:{port}"
     result: dict = {"check": "demo_smoke", "ok": False, "port": port}
     output: list[str] = []
     with tempfile.TemporaryDirectory(prefix="powerdesk-demo-smoke-") as var_dir:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "POWERDESK_SQLITE_PATH")}
         env.update(POWERDESK_VAR_DIR=var_dir, POWERDESK_LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1",
+                   # the payment sandbox child on a free port too, so runs never clash
+                   POWERDESK_PAYMENTS_SANDBOX_URL=f"http://127.0.0.1:{sandbox_port}",
                    PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p))
         started = time.monotonic()
         demo = subprocess.Popen(

@@ -440,8 +440,22 @@ def import_bills(
     progress: Callable[[int], None] | None = None,
     events: bool = True,
 ) -> ImportResult:
-    """电费账单: one row per account and month; versioned exactly like ``bill_record_version``."""
-    return _stream(
+    """电费账单: one row per account and month; versioned exactly like ``bill_record_version``.
+
+    Months that gained or changed bills are queued for a bulk check against the tariff
+    calculator (billing/tasks.py) once the import has committed.
+    """
+    from powerdesk.billing.tasks import bill_checks_dispatch_periods
+
+    changed_periods: set[date] = set()
+
+    def write(batch: list[tuple[int, dict]], result: ImportResult) -> None:
+        before = result.created + result.updated
+        _write_bills(batch, result, events=events)
+        if result.created + result.updated > before:
+            changed_periods.update(clean["data"].period for _n, clean in batch)
+
+    result = _stream(
         path,
         required=BILL_COLUMNS,
         require_one_of=("amount_fen", "amount_yuan"),
@@ -450,9 +464,11 @@ def import_bills(
         clean=_clean_bill,
         key=lambda c: (c["account"], c["data"].period),
         describe_key=lambda c: "period",
-        write=lambda batch, result: _write_bills(batch, result, events=events),
+        write=write,
         batch_size=batch_size,
     )
+    bill_checks_dispatch_periods(periods=changed_periods)
+    return result
 
 
 def _clean_bill(values: dict[str, str]) -> dict:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from powerdesk.billing.choices import BillSource, LedgerKind, PaymentStatus, PointsReason
 from powerdesk.core.ids import uuid7
 from powerdesk.events.choices import Channel
+from powerdesk.tariffs.choices import ChargeBasis
 
 KWH = {"max_digits": 14, "decimal_places": 2}
 
@@ -167,6 +168,8 @@ class Payment(models.Model):
     class Meta:
         verbose_name = _("缴费记录")
         verbose_name_plural = _("缴费记录")
+        # The console lists payments newest first, by account and across the company.
+        indexes = [models.Index(fields=["account", "-paid_at"]), models.Index(fields=["-paid_at"])]
         constraints = [
             models.UniqueConstraint(
                 fields=["gateway", "gateway_txn_id"],
@@ -247,3 +250,101 @@ class PrepaidSetting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} ≥ {self.low_balance_threshold_fen}"
+
+
+# --- which tariff an account is billed on; the calculator's check of imported bills ---------------
+
+
+class MaxDemandSource(models.TextChoices):
+    """Where the maximum demand (kW) of a two-part tariff billed on demand comes from."""
+
+    CONTRACT = "contract", _("核定需量")
+    LOAD_CURVE = "load_curve", _("负荷曲线最大值")
+
+
+class AccountTariff(models.Model):
+    """The tariff an account is billed on (用户电价档案), as the billing system says.
+
+    Production imports it from the billing system; an account without a row is billed on its
+    tariff class's default series (``powerdesk.tariffs.demo.DEMO_SERIES_BY_CLASS``).
+    ``series`` may also be a version code: the versions of its series are used.
+    """
+
+    account = models.OneToOneField(
+        "customers.Account", on_delete=models.CASCADE, related_name="billing_tariff", verbose_name=_("用电户")
+    )
+    series = models.CharField(_("执行电价"), max_length=32)
+    tou_series = models.CharField(_("可选峰谷电价"), max_length=32, blank=True)
+    charge_basis = models.CharField(
+        _("基本电费计费方式"), max_length=16, choices=ChargeBasis.choices, blank=True
+    )
+    transformer_kva = models.DecimalField(
+        _("变压器容量（kVA）"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    max_demand_source = models.CharField(
+        _("最大需量来源"), max_length=16, choices=MaxDemandSource.choices, blank=True
+    )
+    contract_demand_kw = models.DecimalField(
+        _("核定需量（kW）"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    valid_from = models.DateField(_("生效日期"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("用户电价档案")
+        verbose_name_plural = _("用户电价档案")
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.series}"
+
+
+class BillCheckStatus(models.TextChoices):
+    OK = "ok", _("一致")
+    MISMATCH = "mismatch", _("不一致")
+    NOT_COMPUTABLE = "not_computable", _("无法核算")
+
+
+class UsageSource(models.TextChoices):
+    """Where the kWh by band of a computation came from."""
+
+    BILL_REGISTERS = "bill_registers", _("账单分时电量")
+    DAILY_READINGS = "daily_readings", _("日冻结读数")
+    LOAD_CURVE = "load_curve", _("负荷曲线")
+
+
+class BillCheck(models.Model):
+    """Our calculator's recomputation of one bill version, beside what the billing system billed.
+
+    One row per bill version (re-checking updates it). ``difference_fen`` = imported − computed:
+    positive when the billing system charged more than the calculator. Tolerance is 0 fen.
+    """
+
+    bill = models.ForeignKey(Bill, on_delete=models.CASCADE, related_name="checks")
+    account = models.ForeignKey("customers.Account", on_delete=models.CASCADE, related_name="bill_checks")
+    period = models.DateField(_("电费年月"))
+    status = models.CharField(_("核算结果"), max_length=16, choices=BillCheckStatus.choices)
+    reason_code = models.CharField(max_length=48, blank=True)
+    reason = models.CharField(_("原因"), max_length=300, blank=True)
+    imported_fen = models.BigIntegerField(_("账单电费（分）"))
+    computed_fen = models.BigIntegerField(_("核算电费（分）"), null=True, blank=True)
+    difference_fen = models.BigIntegerField(_("差额（分）"), null=True, blank=True)
+    tariff_codes = models.CharField(_("电价版本"), max_length=200, blank=True)
+    usage_source = models.CharField(_("电量来源"), max_length=16, choices=UsageSource.choices, blank=True)
+    prior_kwh_in_tier_year = models.DecimalField(_("本阶梯年度此前电量"), **KWH, null=True, blank=True)
+    note = models.CharField(_("备注"), max_length=300, blank=True)
+    lines = models.JSONField(_("核算明细"), default=list, blank=True)
+    checked_at = models.DateTimeField(_("核算时间"))
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("账单核算")
+        verbose_name_plural = _("账单核算")
+        constraints = [models.UniqueConstraint(fields=["bill"], name="bill_check_one_per_bill_version")]
+        indexes = [
+            models.Index(fields=["account", "-period"]),
+            models.Index(fields=["period", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bill_id} {self.status} {self.difference_fen}"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from powerdesk.console.views import administration, auth, billing, customers, home, oversight
+from powerdesk.console.views import administration, auth, billing, customers, home, oversight, payments
 
 app_name = "console"
 urlpatterns = [
@@ -19,6 +19,12 @@ urlpatterns = [
         name="customer_binding_end",
     ),
     path("customers/<str:number>/billing/", billing.customer_billing, name="customer_billing"),
+    path("payments/", payments.payment_list, name="payment_search"),
+    path("payments/<int:payment_id>/", payments.payment_detail, name="payment_detail"),
+    path("payments/<int:payment_id>/refund/", payments.payment_refund, name="payment_refund"),
+    path("suspense/", payments.suspense_queue, name="suspense_queue"),
+    path("suspense/<uuid:item_id>/resolve/", payments.suspense_item_resolve, name="suspense_resolve"),
+    path("reconciliation/", payments.reconciliation, name="reconciliation"),
     path("audit/", oversight.audit_log, name="audit_log"),
     path("events/", oversight.event_log, name="event_log"),
     path("sms/", oversight.sms_outbox, name="sms_outbox"),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from powerdesk.portal import views, views_billing
+from powerdesk.portal import views, views_billing, views_pay
 
 app_name = "portal"
 urlpatterns = [
@@ -13,7 +13,7 @@ urlpatterns = [
     path("profile/phone/", views.profile_phone, name="profile_phone"),
     path("profile/email/", views.profile_email, name="profile_email"),
     path("authorize/", views.authorize, name="authorize"),
-    # 电费 (read side; paying is the payments app's ``payments:pay``)
+    # 电费 (read side)
     path("billing/", views_billing.billing_home, name="billing"),
     path("billing/<str:account_number>/", views_billing.billing_account, name="billing_account"),
     path(
@@ -21,7 +21,11 @@ urlpatterns = [
     ),
     path("billing/<str:account_number>/payments/", views_billing.billing_payments, name="billing_payments"),
     path("billing/<str:account_number>/points/", views_billing.billing_points, name="billing_points"),
+    path("billing/<str:account_number>/tou/", views_billing.billing_tou, name="billing_tou"),
     path(
         "billing/<str:account_number>/statement.pdf", views_billing.billing_statement, name="billing_statement"
     ),
+    # 缴费: order → gateway cashier → read-only result
+    path("billing/<str:account_number>/pay/", views_pay.pay, name="pay"),
+    path("pay/result/", views_pay.pay_result, name="pay_result"),
 ]

@@ -4,8 +4,8 @@ the statement PDF, for accounts actively bound to the signed-in customer.
 Any other 户号 (someone else's, ended, or nonexistent) is the same 404 ``account_not_bound``.
 Viewing a month and downloading the PDF each record one event on channel h5.
 
-The pay button links to the URL named ``payments:pay`` (kwarg ``account_number``, query
-``?period=YYYY-MM``), which the payments app provides; until it exists the button is hidden.
+The pay button links to ``portal:pay`` (views_pay.py; kwarg ``account_number``, query
+``?period=YYYY-MM``); it is hidden when that URL cannot be resolved.
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ from django.views.decorators.http import require_GET
 from powerdesk.billing import reads
 from powerdesk.billing.selectors import account_points, bills_with_status
 from powerdesk.billing.statement import statement_pdf
+from powerdesk.billing.tou import TouRecommendation, tou_recommendation, tou_recommendation_cached
 from powerdesk.core.exceptions import ApplicationError, NotFound
 from powerdesk.customers.models import Account
 from powerdesk.events.choices import Channel
 from powerdesk.portal.auth import customer_required
 
-PAY_URL_NAME = "payments:pay"
+PAY_URL_NAME = "portal:pay"
 PAGE_SIZE = 20
 
 
@@ -109,8 +110,25 @@ def billing_account(request: HttpRequest, account: Account) -> HttpResponse:
         chart_data=chart_data,
         points=account_points(account),
         pay_url=pay_url(account, f"{current.bill.period:%Y-%m}" if current else ""),
+        tou_card=_tou_card(account, bills),
     )
     return render(request, "portal/billing/account.html", context)
+
+
+def _tou_card(account: Account, bills) -> TouRecommendation | None:
+    """The 峰谷电价建议 card's recommendation, only when switching would have saved money."""
+    recommendation = tou_recommendation_cached(account=account, bills=[row.bill for row in bills])
+    return recommendation if recommendation.shows_card else None
+
+
+@customer_required
+@require_GET
+@bound_account_view
+def billing_tou(request: HttpRequest, account: Account) -> HttpResponse:
+    """The 峰谷电价建议 details: month by month, flat vs TOU (only a saving is ever shown)."""
+    recommendation = tou_recommendation(account=account)
+    context = _context(request, account, tou=recommendation if recommendation.shows_card else None)
+    return render(request, "portal/billing/tou.html", context)
 
 
 @customer_required

@@ -31,10 +31,20 @@ class Perm(models.TextChoices):
     STAFF_MANAGE = "staff.manage", _("管理员工与权限")
     ORG_MANAGE = "org.manage", _("管理组织机构")
     PARTNER_MANAGE = "partner.manage", _("管理合作方接口凭证")
+    PAYMENTS_VIEW = "payments.view", _("查询缴费与挂账")
+    PAYMENT_RAW_VIEW = "payments.view_raw", _("查看渠道通知原始报文")
+    PAYMENT_REFUND = "payments.refund", _("办理缴费退款")
+    SUSPENSE_RESOLVE = "payments.resolve_suspense", _("处理挂账款项")
+    PAYMENT_RECONCILE = "payments.reconcile", _("渠道对账")
 
 
+# Payments: agents and managers answer "I paid but my balance did not change", so they may look up
+# payments and suspense items (PAYMENTS_VIEW). Moving money back (PAYMENT_REFUND), closing a
+# suspense item (SUSPENSE_RESOLVE), reading a gateway's raw notification (PAYMENT_RAW_VIEW) and
+# reconciling statements (PAYMENT_RECONCILE) are back-office work with a separation of duties:
+# the people who talk to customers do not also move the money, and managers oversee, not operate.
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
-    Role.AGENT: frozenset({Perm.CUSTOMER_SEARCH, Perm.CUSTOMER_VIEW}),
+    Role.AGENT: frozenset({Perm.CUSTOMER_SEARCH, Perm.CUSTOMER_VIEW, Perm.PAYMENTS_VIEW}),
     Role.BACK_OFFICE: frozenset(
         {
             Perm.CUSTOMER_SEARCH,
@@ -43,6 +53,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.CUSTOMER_EDIT,
             Perm.BINDING_MANAGE,
             Perm.SMS_OUTBOX_VIEW,
+            Perm.PAYMENTS_VIEW,
+            Perm.PAYMENT_RAW_VIEW,
+            Perm.PAYMENT_REFUND,
+            Perm.SUSPENSE_RESOLVE,
+            Perm.PAYMENT_RECONCILE,
         }
     ),
     Role.DEPT_MANAGER: frozenset(
@@ -53,6 +68,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.AUDIT_VIEW,
             Perm.EVENTS_VIEW,
             Perm.ANALYTICS_VIEW,
+            Perm.PAYMENTS_VIEW,
         }
     ),
     # Analysts work on aggregates and the event log, never on individual customers.
