@@ -633,6 +633,9 @@ def demo_billing_flush(*, using: str = "default") -> None:
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED; TRUNCATE refuses to run
+            # while this transaction still has their checks pending, so fire them now.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("TRUNCATE " + ", ".join(quote(t) for t in tables))
             return
         for table in tables:
