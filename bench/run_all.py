@@ -22,7 +22,7 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
-BENCHMARKS = ["demo_generation", "payments_chaos", "billing_import", "wechat_protocol"]
+BENCHMARKS = ["demo_generation", "payments_chaos", "billing_import", "wechat_protocol", "keyword_rules"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -51,9 +51,11 @@ INSTALLED_APPS = [
     "powerdesk.tariffs",
     "powerdesk.billing",
     "powerdesk.payments",
+    "powerdesk.content",
     "powerdesk.access",
     "powerdesk.channels.sms",
     "powerdesk.channels.wechat_store",
+    "powerdesk.conversations",
     # faces
     "powerdesk.console",
     "powerdesk.portal",
@@ -431,3 +433,10 @@ def _payments_check() -> None:
 
 
 _payments_check()
+
+
+# --- Conversation engine and WeChat callback (docs/conversations.md) ----------------------------
+# Regex keyword rules are evaluated one by one after the Aho-Corasick pass: keep them few.
+CONVERSATIONS_MAX_REGEX_RULES = env_int("POWERDESK_CONVERSATIONS_MAX_REGEX_RULES", 50, minimum=0, maximum=500)
+# Answer "success" at once and send every reply through the customer-service API instead.
+WECHAT_CALLBACK_DEFER_REPLIES = env_bool("POWERDESK_WECHAT_CALLBACK_DEFER_REPLIES", False)

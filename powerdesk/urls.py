@@ -10,7 +10,9 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("console/", include("powerdesk.console.urls")),
     path("h5/", include("powerdesk.portal.urls")),
+    path("h5/articles/", include("powerdesk.content.urls_portal")),
     path("payments/", include("powerdesk.payments.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", RedirectView.as_view(url="/console/", permanent=False)),
+    path("channels/wechat/", include("powerdesk.channels.wechat.urls")),
 ]

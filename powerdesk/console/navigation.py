@@ -30,6 +30,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem(_("缴费查询"), "console:payment_search", Perm.PAYMENTS_VIEW, _("缴费与对账")),
     NavItem(_("挂账队列"), "console:suspense_queue", Perm.PAYMENTS_VIEW, _("缴费与对账")),
     NavItem(_("对账结果"), "console:reconciliation", Perm.PAYMENT_RECONCILE, _("缴费与对账")),
+    NavItem(_("图文与指南"), "console:content_article_list", Perm.CONTENT_MANAGE, _("内容运营")),
     NavItem(_("个人信息访问审计"), "console:audit_log", Perm.AUDIT_VIEW, _("监督审计")),
     NavItem(_("事件日志"), "console:event_log", Perm.EVENTS_VIEW, _("监督审计")),
     NavItem(_("短信发件箱"), "console:sms_outbox", Perm.SMS_OUTBOX_VIEW, _("监督审计")),

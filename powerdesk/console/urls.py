@@ -3,6 +3,7 @@
 from django.urls import path
 
 from powerdesk.console.views import administration, auth, billing, customers, home, oversight, payments
+from powerdesk.content import urls_console as content_urls
 
 app_name = "console"
 urlpatterns = [
@@ -30,4 +31,5 @@ urlpatterns = [
     path("sms/", oversight.sms_outbox, name="sms_outbox"),
     path("staff/", administration.staff_list, name="staff_list"),
     path("organisation/", administration.organisation, name="organisation"),
+    *content_urls.urlpatterns,
 ]

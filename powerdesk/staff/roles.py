@@ -36,6 +36,7 @@ class Perm(models.TextChoices):
     PAYMENT_REFUND = "payments.refund", _("办理缴费退款")
     SUSPENSE_RESOLVE = "payments.resolve_suspense", _("处理挂账款项")
     PAYMENT_RECONCILE = "payments.reconcile", _("渠道对账")
+    CONTENT_MANAGE = "content.manage", _("管理图文与使用指南")
 
 
 # Payments: agents and managers answer "I paid but my balance did not change", so they may look up
@@ -43,6 +44,9 @@ class Perm(models.TextChoices):
 # suspense item (SUSPENSE_RESOLVE), reading a gateway's raw notification (PAYMENT_RAW_VIEW) and
 # reconciling statements (PAYMENT_RECONCILE) are back-office work with a separation of duties:
 # the people who talk to customers do not also move the money, and managers oversee, not operate.
+# Content: what customers read as the utility's word (图文, usage guides) is written by the back
+# office and answered for by the department manager, who signs off what goes out; agents and
+# analysts read it on H5 like customers do.
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.AGENT: frozenset({Perm.CUSTOMER_SEARCH, Perm.CUSTOMER_VIEW, Perm.PAYMENTS_VIEW}),
     Role.BACK_OFFICE: frozenset(
@@ -58,6 +62,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.PAYMENT_REFUND,
             Perm.SUSPENSE_RESOLVE,
             Perm.PAYMENT_RECONCILE,
+            Perm.CONTENT_MANAGE,
         }
     ),
     Role.DEPT_MANAGER: frozenset(
@@ -69,6 +74,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.EVENTS_VIEW,
             Perm.ANALYTICS_VIEW,
             Perm.PAYMENTS_VIEW,
+            Perm.CONTENT_MANAGE,
         }
     ),
     # Analysts work on aggregates and the event log, never on individual customers.

@@ -1,0 +1,242 @@
+"""One handler per ``Intent``: read the domain through its selectors, answer with a ``Reply``.
+
+Account data (bill, balance, pay link) is answered only from the accounts actively bound to the
+sender's customer user (``billing.reads.customer_accounts``); a sender we do not know, or who has
+no bound account, gets the H5 binding link and nothing else. The intents whose systems do not
+exist yet (outage notices, repair tickets) say so plainly instead of inventing an answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from powerdesk.billing.choices import BillStatus
+from powerdesk.billing.reads import account_balance, customer_accounts, fen_to_yuan
+from powerdesk.billing.selectors import bills_with_status
+from powerdesk.conversations.choices import Intent, ReplyKind
+from powerdesk.conversations.messages import ChannelContext, InboundMessage, Link, Reply
+from powerdesk.customers.models import Account, CustomerUser
+
+HOTLINE = "95598"
+MAX_ACCOUNTS_IN_REPLY = 5  # a follower bound to more sees the first five and a link to all
+
+
+@dataclass(frozen=True)
+class IntentRequest:
+    message: InboundMessage
+    customer_user: CustomerUser | None
+    context: ChannelContext
+
+
+def _url(context: ChannelContext, viewname: str, *args: str) -> str:
+    return context.site_url.rstrip("/") + reverse(viewname, args=args)
+
+
+def _masked_name(name: str) -> str:
+    """张三 → 张*, 欧阳小明 → 欧***: enough to tell one's own accounts apart."""
+    return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
+
+
+def _account_line(account: Account) -> str:
+    return _("户号 %(number)s（%(name)s）") % {
+        "number": account.number,
+        "name": _masked_name(account.holder_name),
+    }
+
+
+def _kwh(value: Decimal) -> str:
+    """180.00 → "180", 180.50 → "180.5": kWh as a person writes them (Decimal, never float)."""
+    return f"{value.normalize():f}"
+
+
+def _bound_accounts(request: IntentRequest) -> list[Account] | None:
+    if request.customer_user is None:
+        return None
+    return customer_accounts(customer_user=request.customer_user) or None
+
+
+def binding_reply(request: IntentRequest, intent: Intent) -> Reply:
+    """The only answer an unbound sender gets to a question about account data."""
+    return Reply(
+        kind=ReplyKind.LINK,
+        text=_("查询电费、余额或缴费前，请先绑定您的户号（10 位，见电费单）。"),
+        links=(Link(_("绑定户号"), _url(request.context, "portal:bind")),),
+        intent=intent,
+    )
+
+
+def _more_accounts_note(accounts: list[Account]) -> str:
+    if len(accounts) <= MAX_ACCOUNTS_IN_REPLY:
+        return ""
+    return "\n" + _("另有 %(count)s 个户号，请在微网页中查看。") % {
+        "count": len(accounts) - MAX_ACCOUNTS_IN_REPLY
+    }
+
+
+_STATUS_TEXT = {
+    BillStatus.PAID: lambda row: _("已缴清"),
+    BillStatus.UNPAID: lambda row: _("未缴，待缴 %(owed)s 元") % {"owed": fen_to_yuan(row.outstanding_fen)},
+    BillStatus.PARTIAL: lambda row: (
+        _("部分缴纳，待缴 %(owed)s 元") % {"owed": fen_to_yuan(row.outstanding_fen)}
+    ),
+    BillStatus.OVERDUE: lambda row: (
+        _("已逾期，待缴 %(owed)s 元") % {"owed": fen_to_yuan(row.outstanding_fen)}
+    ),
+}
+
+
+def bill(request: IntentRequest) -> Reply:
+    accounts = _bound_accounts(request)
+    if accounts is None:
+        return binding_reply(request, Intent.BILL)
+    lines = []
+    for account in accounts[:MAX_ACCOUNTS_IN_REPLY]:
+        bills = bills_with_status(account)
+        if not bills:
+            lines.append(_account_line(account) + "\n" + _("暂无电费账单。"))
+            continue
+        row = bills[0]
+        lines.append(
+            _account_line(account)
+            + "\n"
+            + _(
+                "%(year)s年%(month)s月电费 %(amount)s 元，用电 %(kwh)s 千瓦时，%(status)s，缴费截止 %(due)s。"
+            )
+            % {
+                "year": row.bill.period.year,
+                "month": row.bill.period.month,
+                "amount": fen_to_yuan(row.bill.amount_fen),
+                "kwh": _kwh(row.bill.kwh_total),
+                "status": _STATUS_TEXT[BillStatus(row.status)](row),
+                "due": row.bill.due_date.isoformat(),
+            }
+        )
+    text = "\n\n".join(lines) + _more_accounts_note(accounts)
+    return Reply(
+        kind=ReplyKind.LINK,
+        text=text,
+        links=(Link(_("查看账单明细"), _url(request.context, "portal:billing")),),
+        intent=Intent.BILL,
+    )
+
+
+def balance(request: IntentRequest) -> Reply:
+    accounts = _bound_accounts(request)
+    if accounts is None:
+        return binding_reply(request, Intent.BALANCE)
+    lines = []
+    for account in accounts[:MAX_ACCOUNTS_IN_REPLY]:
+        figures = account_balance(account=account)
+        if figures.owed_fen:
+            state = _("当前欠费 %(amount)s 元") % {"amount": fen_to_yuan(figures.owed_fen)}
+        elif figures.credit_fen:
+            state = _("预存余额 %(amount)s 元") % {"amount": fen_to_yuan(figures.credit_fen)}
+        else:
+            state = _("无欠费，无预存余额")
+        lines.append(_("%(account)s：%(state)s。") % {"account": _account_line(account), "state": state})
+    return Reply.text_reply("\n".join(lines) + _more_accounts_note(accounts), intent=Intent.BALANCE)
+
+
+def pay(request: IntentRequest) -> Reply:
+    accounts = _bound_accounts(request)
+    if accounts is None:
+        return binding_reply(request, Intent.PAY)
+    shown = accounts[:MAX_ACCOUNTS_IN_REPLY]
+    links = tuple(
+        Link(
+            _("缴纳户号 %(number)s 的电费") % {"number": account.number},
+            _url(request.context, "portal:pay", account.number),
+        )
+        for account in shown
+    )
+    return Reply(
+        kind=ReplyKind.LINK,
+        text=_("点击下方链接，在线缴纳电费：") + _more_accounts_note(accounts),
+        links=links,
+        intent=Intent.PAY,
+    )
+
+
+def outage(request: IntentRequest) -> Reply:
+    return Reply(
+        kind=ReplyKind.LINK,
+        text=_(
+            "停电信息查询功能即将上线，届时可按户号或位置查询计划停电和故障停电。"
+            "如遇突发停电，请拨打 %(hotline)s 供电服务热线。"
+        )
+        % {"hotline": HOTLINE},
+        links=(Link(_("打开网上营业厅"), _url(request.context, "portal:home")),),
+        intent=Intent.OUTAGE,
+    )
+
+
+def repair(request: IntentRequest) -> Reply:
+    return Reply.text_reply(
+        _(
+            "故障报修请拨打 %(hotline)s 供电服务热线（24 小时），工作人员会尽快安排抢修。"
+            "在线报修工单功能即将上线。"
+        )
+        % {"hotline": HOTLINE},
+        intent=Intent.REPAIR,
+    )
+
+
+def human(request: IntentRequest) -> Reply:
+    return Reply.text_reply(
+        _(
+            "人工服务请拨打 %(hotline)s 供电服务热线（24 小时）。"
+            "在线人工客服即将上线，您也可以直接留言，我们会在工作时间查看。"
+        )
+        % {"hotline": HOTLINE},
+        intent=Intent.HUMAN,
+    )
+
+
+def menu_text() -> str:
+    return _(
+        "您可以回复以下关键词：\n"
+        "【电费】查询本月电费账单\n"
+        "【余额】查询账户余额\n"
+        "【缴费】在线缴纳电费\n"
+        "【停电】停电信息\n"
+        "【报修】故障报修\n"
+        "【人工】人工服务\n"
+        "供电服务热线：%(hotline)s"
+    ) % {"hotline": HOTLINE}
+
+
+def greeting(request: IntentRequest) -> Reply:
+    welcome = request.context.greeting.strip() or _(
+        "感谢关注！我们为您提供电费查询、在线缴费、停电信息和故障报修服务。"
+    )
+    return Reply.text_reply(welcome + "\n\n" + menu_text(), intent=Intent.GREETING)
+
+
+def menu(request: IntentRequest) -> Reply:
+    return Reply.text_reply(menu_text(), intent=Intent.MENU)
+
+
+def silent(request: IntentRequest) -> Reply:
+    return Reply.nothing(intent=Intent.SILENT)
+
+
+HANDLERS: dict[Intent, Callable[[IntentRequest], Reply]] = {
+    Intent.BILL: bill,
+    Intent.BALANCE: balance,
+    Intent.PAY: pay,
+    Intent.OUTAGE: outage,
+    Intent.REPAIR: repair,
+    Intent.HUMAN: human,
+    Intent.GREETING: greeting,
+    Intent.MENU: menu,
+    Intent.SILENT: silent,
+}
+
+
+def answer(intent: Intent | str, request: IntentRequest) -> Reply:
+    return HANDLERS[Intent(intent)](request)
