@@ -26,11 +26,10 @@ from django.utils.translation import gettext as _
 
 from powerdesk.billing import services as billing
 from powerdesk.billing.models import LedgerEntry, Payment
-from powerdesk.core.exceptions import ApplicationError, NotFound
+from powerdesk.billing.reads import account_get_for_customer
+from powerdesk.core.exceptions import ApplicationError
 from powerdesk.core.ids import uuid7
 from powerdesk.customers.models import CustomerUser
-from powerdesk.customers.services import active_bindings
-from powerdesk.customers.validation import clean_account_number
 from powerdesk.payments.choices import (
     CallOutcome,
     GatewayOperation,
@@ -126,22 +125,10 @@ def payment_order_create(
     """
     amount_fen = clean_amount_fen(amount_fen)
     adapter = _gateway(gateway)
-    number = clean_account_number(account_number)
-    binding = (
-        active_bindings()
-        .filter(customer_user=customer_user, account__number=number)
-        .select_related("account")
-        .first()
-    )
-    if binding is None:
-        raise NotFound(
-            "account_not_bound",
-            _("您的账户未绑定户号 %(number)s。") % {"number": number},
-            field="account_number",
-        )
+    account = account_get_for_customer(customer_user=customer_user, number=account_number)
     order = PaymentOrder.objects.create(
         out_trade_no=new_out_trade_no(),
-        account=binding.account,
+        account=account,
         customer_user_id=customer_user.pk,
         amount_fen=amount_fen,
         gateway=gateway,
