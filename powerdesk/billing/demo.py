@@ -1,9 +1,16 @@
 """Demo billing data for the generated accounts: meters, 24 months of bills, payments, ledger,
 points and the last 90 days of daily readings — deterministic under a seed, bulk-written.
 
-Pricing here is a **flat demo price per tariff class × kWh** (``DEMO_PRICE_PER_KWH``), rounded
-ROUND_HALF_UP to the fen. It only has to look plausible; the tariff calculator (阶梯/分时/两部制)
-will replace it when it lands, and imported bills are what count in production anyway.
+Bills are priced by the **tariff calculator** (``compute_bill``) on the demo catalogue
+(``powerdesk.tariffs.demo``, which the generator creates first): each account on its class's
+series (``DEMO_SERIES_BY_CLASS``) with the bill's kWh by band, residential yearly tiers with the
+kWh of the account's earlier bills in the tier year, large-industry accounts on the two-part
+tariff by transformer capacity (an ``AccountTariff`` row each). The usage is the one
+``billing.checks`` builds from the stored bill, so ``powerdesk billing_check`` finds the demo
+bills ``ok`` — except where the tier year began before the generated history (the residential
+bills of the first months, for accounts opened earlier), which the check rightly reports as
+``not_computable`` (tier_year_history_missing). The sample import files
+(``write_demo_files``) keep a flat demo price per class (``DEMO_PRICE_PER_KWH``).
 
 Like ``demo.generator`` this is a bulk loader, not a workflow: it writes the rows that
 ``bill_record_version`` and ``payment_record`` would have written (same references, same
@@ -33,14 +40,28 @@ from django.db import connections, transaction
 
 from powerdesk.billing.choices import LedgerKind, PointsReason
 from powerdesk.billing.importers import IMPORT_GATEWAY, IMPORTED_MARK
-from powerdesk.billing.models import Bill, DailyReading, LedgerEntry, Meter, Payment, PointsEntry
+from powerdesk.billing.models import (
+    AccountTariff,
+    Bill,
+    DailyReading,
+    LedgerEntry,
+    Meter,
+    Payment,
+    PointsEntry,
+)
 from powerdesk.billing.posting import export_file_name
 from powerdesk.billing.services import ONLINE_CHANNELS, POINTS_PER_YUAN_ONLINE
+from powerdesk.core.exceptions import ApplicationError
 from powerdesk.core.ids import uuid7
 from powerdesk.customers.choices import AccountStatus, ConsumptionLevel, TariffClass
 from powerdesk.customers.models import Account
 from powerdesk.demo.bulk import BulkInserter
 from powerdesk.events.choices import Channel
+from powerdesk.tariffs.calculator import PeriodUsage, TariffSnapshot, compute_bill
+from powerdesk.tariffs.choices import ChargeBasis
+from powerdesk.tariffs.demo import DEMO_SERIES_BY_CLASS
+from powerdesk.tariffs.models import Tariff
+from powerdesk.tariffs.selectors import snapshot
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 MONTHS = 24
@@ -48,7 +69,7 @@ READING_DAYS = 90
 CHUNK = 2000
 SHOWCASE_NUMBER = "0000000001"
 SMART_SHARE = 0.9
-# Flat demo prices, yuan per kWh (placeholder for the tariff calculator).
+# Flat demo prices, yuan per kWh: only for the sample import files (demo bills use the calculator).
 DEMO_PRICE_PER_KWH = {
     TariffClass.RESIDENTIAL: Decimal("0.538"),
     TariffClass.GENERAL_COMMERCIAL: Decimal("0.7256"),
@@ -85,6 +106,10 @@ PAYMENT_METHODS = (
 _METHOD_CUMULATIVE = [sum(m[3] for m in PAYMENT_METHODS[: i + 1]) for i in range(len(PAYMENT_METHODS))]
 PAID_SHARE = 0.96  # bills before the last one that are paid
 POSTING_LAG_DAYS = 3  # online payments older than this were already posted back (销账)
+# Large-industry transformers (kVA): the smallest standard size for the account's load.
+TRANSFORMER_KVA = (315, 400, 500, 630, 800, 1000, 1250, 1600, 2000, 2500, 3150, 4000, 5000)
+LOAD_FACTOR = 0.4  # average load ÷ transformer capacity
+HOURS_PER_MONTH = 730
 
 
 @dataclass
@@ -126,6 +151,106 @@ def _split(total_cents: int, shares: tuple[float, ...]) -> list[int]:
     return parts
 
 
+def _next_month(period: date) -> date:
+    return date(period.year + period.month // 12, period.month % 12 + 1, 1)
+
+
+def transformer_kva(monthly_kwh: float) -> int:
+    """The smallest standard transformer for a large-industry account's typical month."""
+    needed = monthly_kwh / HOURS_PER_MONTH / LOAD_FACTOR
+    return next((kva for kva in TRANSFORMER_KVA if kva >= needed), TRANSFORMER_KVA[-1])
+
+
+class DemoPricer:
+    """Prices demo bills with the tariff calculator, as ``billing.checks`` recomputes them.
+
+    Snapshots of each class's demo series are read once (``using``) and the versions in force
+    per (class, month) kept, so a bill costs one ``compute_bill`` and no query. The usage is
+    what the check builds from a stored bill: a single-price tariff gets the total as ``flat``,
+    a time-of-use one the non-zero bands; yearly tiers the kWh before the month in its tier year;
+    two-part tariffs the transformer capacity (charge basis ``capacity``).
+    """
+
+    def __init__(self, periods: list[date], *, using: str = "default") -> None:
+        series = set(DEMO_SERIES_BY_CLASS.values())
+        snapshots: dict[str, list[TariffSnapshot]] = {name: [] for name in series}
+        for tariff in (
+            Tariff.objects.using(using)
+            .filter(series__in=series)
+            .prefetch_related("tiers", "band_prices", "windows")
+            .order_by("series", "valid_from", "code")
+        ):
+            snapshots[tariff.series].append(snapshot(tariff))
+        # (class, month) → (versions in force, month end, single price, tier-year start month or None)
+        self.plans: dict[tuple[str, date], tuple[list[TariffSnapshot], date, bool, int | None]] = {}
+        for tariff_class, name in DEMO_SERIES_BY_CLASS.items():
+            for period in periods:
+                end = _next_month(period)
+                versions = [v for v in snapshots[name] if v.overlaps(period, end)]
+                if not versions:
+                    raise ApplicationError(
+                        "demo_tariffs_missing",
+                        f"电价目录中没有 {name} 在 {period:%Y-%m} 执行的版本；请先运行 demo_tariffs()。",
+                    )
+                yearly = versions[0].tier_year_start_month if versions[0].has_yearly_tiers else None
+                self.plans[(tariff_class, period)] = (
+                    versions,
+                    end,
+                    all(v.is_single_price for v in versions),
+                    yearly,
+                )
+
+    def tier_year_start_month(self, tariff_class: str, period: date) -> int | None:
+        """The month the tier year starts in when the class's tariff has yearly tiers."""
+        return self.plans[(tariff_class, period)][3]
+
+    def amount_fen(
+        self,
+        tariff_class: str,
+        period: date,
+        total_cents: int,
+        bands_cents: list[int],
+        *,
+        prior_cents: int | None = None,
+        kva: int | None = None,
+    ) -> int:
+        versions, end, single_price, yearly = self.plans[(tariff_class, period)]
+        if single_price or not any(bands_cents):
+            kwh = {"flat": _kwh_decimal(total_cents)} if total_cents else {}
+        else:
+            kwh = {band: _kwh_decimal(c) for band, c in zip(_BAND_NAMES, bands_cents, strict=True) if c}
+        extra = {}
+        if kva is not None:
+            extra = {"charge_basis": ChargeBasis.CAPACITY.value, "transformer_kva": Decimal(kva)}
+        usage = _CleanUsage(
+            period_start=period,
+            period_end=end,
+            kwh_by_band=kwh,
+            prior_kwh_in_tier_year=None if yearly is None else _kwh_decimal(prior_cents or 0),
+            **extra,
+        )
+        return compute_bill(versions, usage).total_fen
+
+
+_BAND_NAMES = ("sharp", "peak", "flat", "valley")
+_BILL_ISSUED, _PAYMENT = LedgerKind.BILL_ISSUED.value, LedgerKind.PAYMENT.value
+
+
+class _CleanUsage(PeriodUsage):
+    """A ``PeriodUsage`` made here from whole hundredths of kWh, which is already what
+    ``__post_init__`` would make of it (non-negative Decimals of known bands, plain dates, a
+    valid charge basis); its checks — with a dozen translated labels each — would cost more
+    than the calculation, 240,000 times for 10,000 customers. The demo tests recompute sample
+    bills through ``billing.checks``, which builds validated usages."""
+
+    def __post_init__(self) -> None:
+        pass
+
+
+def _kwh_decimal(cents: int) -> Decimal:
+    return Decimal(cents).scaleb(-2)
+
+
 class _Prepared:
     """Values as the database takes them in text (SQLite ``executemany`` and PostgreSQL text
     ``COPY`` alike), made here once instead of per value through the model fields."""
@@ -133,6 +258,8 @@ class _Prepared:
     def __init__(self, vendor: str) -> None:
         self.sqlite = vendor == "sqlite"
         self._dates: dict[date, str] = {}
+        self._months: dict[date, tuple] = {}
+        self._references: dict[date, tuple[datetime, date]] = {}
         self._uuid_base = 0
         self._uuid_next = 0
 
@@ -140,6 +267,22 @@ class _Prepared:
         cached = self._dates.get(value)
         if cached is None:
             cached = self._dates[value] = value.isoformat()
+        return cached
+
+    def month(self, period: date) -> tuple[str, str, str, str, datetime, str]:
+        """What every bill of ``period`` shares: period and due date text, ``YYYY-MM``,
+        ``YYYYMM``, the issue moment (06:00 local on the 1st) and its database text."""
+        cached = self._months.get(period)
+        if cached is None:
+            issued_at = datetime.combine(period, datetime.min.time(), tzinfo=LOCAL_TZ) + timedelta(hours=6)
+            cached = self._months[period] = (
+                self.d(period),
+                self.d(period + timedelta(days=24)),
+                f"{period:%Y-%m}",
+                f"{period:%Y%m}",
+                issued_at,
+                self.dt(issued_at),
+            )
         return cached
 
     def dt(self, value: datetime) -> str:
@@ -156,6 +299,17 @@ class _Prepared:
         value = self._uuid_next
         self._uuid_next += 1
         return f"{value:032x}"
+
+    def reference_bounds(self, reference: date) -> tuple[datetime, date]:
+        """Start of the reference day (local) and the last day whose payments were posted back."""
+        cached = self._references.get(reference)
+        if cached is None:
+            start = datetime.combine(reference, datetime.min.time(), tzinfo=LOCAL_TZ)
+            cached = self._references[reference] = (
+                start,
+                reference - timedelta(days=POSTING_LAG_DAYS),
+            )
+        return cached
 
     @staticmethod
     def kwh(cents: int) -> str:
@@ -226,8 +380,11 @@ def _generate(seed, reference_date, using, months, reading_days, progress, start
     prep = _Prepared(connection.vendor)
     now = datetime.now(tz=UTC)
     now_db = prep.dt(now)
-    inserters = {m: BulkInserter(m, using=using, now=now) for m in (Meter, Bill, Payment, DailyReading)}
+    inserters = {
+        m: BulkInserter(m, using=using, now=now) for m in (Meter, AccountTariff, Bill, Payment, DailyReading)
+    }
     periods = months_back(reference_date, months)
+    pricer = DemoPricer(periods, using=using)
     total = Account.objects.using(using).count()
     accounts = (
         Account.objects.using(using)
@@ -235,7 +392,7 @@ def _generate(seed, reference_date, using, months, reading_days, progress, start
         .values_list("id", "number", "tariff_class", "status", "consumption_level", "opened_on")
     )
     last_id, done = 0, 0
-    timings = {"build": 0.0, "insert": 0.0}
+    timings = {"pricing": 0.0, "build": 0.0, "insert": 0.0}
     if connection.vendor == "sqlite":  # keep the growing indexes in memory while loading
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA cache_size = -262144")
@@ -245,16 +402,18 @@ def _generate(seed, reference_date, using, months, reading_days, progress, start
             break
         last_id = chunk[-1][0]
         lap = time.perf_counter()
-        rows = _Chunk(prep, now_db)
+        rows = _Chunk(prep, now_db, pricer)
         for account in chunk:
             # One generator per account, seeded by seed and 户号: the same account gets the
             # same data whatever else the database holds.
             rows.account(Random(f"{seed}:{account[1]}"), account, periods, reference_date, reading_days)
-        timings["build"] += time.perf_counter() - lap
+        timings["build"] += time.perf_counter() - lap - rows.pricing_seconds
+        timings["pricing"] += rows.pricing_seconds
         lap = time.perf_counter()
         with transaction.atomic(using=using):
             for model, values in (
                 (Meter, rows.meters),
+                (AccountTariff, rows.account_tariffs),
                 (Bill, rows.bills),
                 (Payment, rows.payments),
                 (LedgerEntry, rows.ledger),
@@ -295,9 +454,11 @@ def _generate(seed, reference_date, using, months, reading_days, progress, start
 class _Chunk:
     """Rows of one chunk of accounts; foreign keys point at the parent row dicts until ids exist."""
 
-    def __init__(self, prep: _Prepared, now_db) -> None:
-        self.prep, self.now = prep, now_db
+    def __init__(self, prep: _Prepared, now_db, pricer: DemoPricer) -> None:
+        self.prep, self.now, self.pricer = prep, now_db, pricer
+        self.pricing_seconds = 0.0
         self.meters: list[dict] = []
+        self.account_tariffs: list[dict] = []
         self.bills: list[dict] = []
         self.payments: list[dict] = []
         self.ledger: list[dict] = []
@@ -335,7 +496,29 @@ class _Chunk:
         if showcase:
             method = PAYMENT_METHODS[1]  # 微信
         closed = status == AccountStatus.CLOSED
+        kva = None
+        if tariff == TariffClass.LARGE_INDUSTRY:  # two-part tariff, basic charge by capacity
+            kva = transformer_kva(base)
+            self.account_tariffs.append(
+                {
+                    "account_id": account_id,
+                    "series": DEMO_SERIES_BY_CLASS[tariff],
+                    "tou_series": "",
+                    "charge_basis": ChargeBasis.CAPACITY.value,
+                    "transformer_kva": f"{kva}.00",
+                    "max_demand_source": "",
+                    "contract_demand_kw": None,
+                    "valid_from": prep.d(installed),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        # Yearly tiers: kWh of this account's bills so far in the tier year, counted from the
+        # month it opened (as the bill check counts them).
+        counted_from = opened_on.replace(day=1) if opened_on else None
+        tier_year, tier_kwh = None, 0
         month_kwh = {}
+        pricer, pricing = self.pricer, 0.0
         for index, period in enumerate(periods):
             if opened_on and period < opened_on.replace(day=1) and not showcase:
                 continue
@@ -343,34 +526,45 @@ class _Chunk:
                 break
             kwh_cents = max(100, int(base * season[period.month - 1] * rng.uniform(0.85, 1.15) * 100))
             month_kwh[period] = kwh_cents
+            bands = _split(kwh_cents, shares)
+            lap = time.perf_counter()
+            start_month = pricer.tier_year_start_month(tariff, period)
+            prior = None
+            if start_month is not None:
+                year = period.year if period.month >= start_month else period.year - 1
+                if year != tier_year:
+                    tier_year, tier_kwh = year, 0
+                prior = tier_kwh
+                if counted_from is None or period >= counted_from:
+                    tier_kwh += kwh_cents
+            amount = pricer.amount_fen(tariff, period, kwh_cents, bands, prior_cents=prior, kva=kva)
+            pricing += time.perf_counter() - lap
             self._bill(
                 rng,
                 account_id,
                 number,
-                tariff,
                 period,
                 kwh_cents,
-                shares,
+                bands,
+                amount,
                 method,
                 last=index == len(periods) - 1,
                 showcase=showcase,
                 reference=reference,
             )
+        self.pricing_seconds += pricing
         if smart and not closed:
             self._readings(rng, meter, month_kwh, base, season, shares, reference, reading_days)
 
     def _bill(
-        self, rng, account_id, number, tariff, period, kwh_cents, shares, method, *, last, showcase, reference
+        self, rng, account_id, number, period, kwh_cents, bands, amount, method, *, last, showcase, reference
     ):
         prep, now = self.prep, self.now
-        bands = _split(kwh_cents, shares)
-        kwh = Decimal(kwh_cents).scaleb(-2)
-        amount = demo_amount_fen(tariff, kwh)
-        issued_on = period
-        due = period + timedelta(days=24)
-        kwh_text = [prep.kwh(kwh_cents), *(prep.kwh(b) for b in bands)]
-        period_text, issued_text, due_text = prep.d(period), prep.d(issued_on), prep.d(due)
-        source_ref = f"SG{number}{period:%Y%m}"
+        period_text, due_text, month, yyyymm, issued_at, issued_at_text = prep.month(period)
+        issued_text = period_text  # issued on the 1st
+        kwh = prep.kwh
+        kwh_text = [kwh(kwh_cents), kwh(bands[0]), kwh(bands[1]), kwh(bands[2]), kwh(bands[3])]
+        source_ref = f"SG{number}{yyyymm}"
         bill = {
             "account_id": account_id,
             "period": period_text,
@@ -393,18 +587,17 @@ class _Chunk:
             "updated_at": now,
         }
         self.bills.append(bill)
-        issued_at = datetime.combine(issued_on, datetime.min.time(), tzinfo=LOCAL_TZ) + timedelta(hours=6)
         self.ledger.append(
             {
                 "id": prep.uuid(),
                 "account_id": account_id,
-                "kind": LedgerKind.BILL_ISSUED.value,
+                "kind": _BILL_ISSUED,
                 "amount_fen": amount,
-                "reference": f"bill:{number}:{period:%Y-%m}:v1",
+                "reference": f"bill:{number}:{month}:v1",
                 "bill_id": bill,
                 "payment_id": None,
-                "occurred_at": prep.dt(issued_at),
-                "memo": f"{period:%Y-%m} 电费",
+                "occurred_at": issued_at_text,
+                "memo": f"{month} 电费",
                 "actor_staff_id": None,
             }
         )
@@ -423,18 +616,16 @@ class _Chunk:
             paid_at = issued_at + timedelta(
                 days=rng.randrange(1, 30), hours=rng.randrange(1, 16), seconds=rng.randrange(3600)
             )
-        reference_start = datetime.combine(reference, datetime.min.time(), tzinfo=LOCAL_TZ)
+        reference_start, posting_cutoff = prep.reference_bounds(reference)
         if not last and paid_at >= reference_start:  # nothing is paid after the reference day began
             paid_at = reference_start - timedelta(minutes=rng.randrange(1, 600))
         paid_day = paid_at.date()
         if gateway == IMPORT_GATEWAY:
-            txn = f"SG{number}{period:%Y%m}01"
+            txn = f"SG{number}{yyyymm}01"
             posted = IMPORTED_MARK
         else:
-            txn = f"{paid_day:%Y%m%d}{'20' if gateway == 'alipay' else '42'}{account_id:012d}{period:%Y%m}"
-            posted = (
-                export_file_name(paid_day) if paid_day < reference - timedelta(days=POSTING_LAG_DAYS) else ""
-            )
+            txn = f"{paid_day:%Y%m%d}{'20' if gateway == 'alipay' else '42'}{account_id:012d}{yyyymm}"
+            posted = export_file_name(paid_day) if paid_day < posting_cutoff else ""
         payment = {
             "account_id": account_id,
             "amount_fen": amount,
@@ -454,7 +645,7 @@ class _Chunk:
             {
                 "id": prep.uuid(),
                 "account_id": account_id,
-                "kind": LedgerKind.PAYMENT.value,
+                "kind": _PAYMENT,
                 "amount_fen": -amount,
                 "reference": f"payment:{gateway}:{txn}",
                 "bill_id": None,

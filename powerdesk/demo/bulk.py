@@ -37,6 +37,7 @@ class BulkInserter:
         self.copy_sql = f"COPY {table} ({columns}) FROM STDIN"
         self.pk_column = model._meta.pk.column
         self.table = model._meta.db_table
+        self.sequence: str | None = None  # PostgreSQL: the id sequence, once looked up
         # Per field: a converter for supplied values, and the prepared value when absent.
         self.converters = []
         self.absent = []
@@ -60,8 +61,12 @@ class BulkInserter:
             return []
         with self.connection.cursor() as cursor:
             if self.connection.vendor == "postgresql":
-                cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                               [self.table, self.pk_column, count])
+                if self.sequence is None:  # looked up once: per row it costs more than nextval
+                    cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [self.table, self.pk_column])
+                    self.sequence = cursor.fetchone()[0]
+                cursor.execute(
+                    "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [self.sequence, count]
+                )
                 return [row[0] for row in cursor.fetchall()]
             quoted = self.connection.ops.quote_name
             cursor.execute(f"SELECT COALESCE(MAX({quoted(self.pk_column)}), 0) FROM {quoted(self.table)}")  # noqa: S608
@@ -101,3 +106,70 @@ class BulkInserter:
                 {"sql": f"{len(params)} rows: {self.copy_sql}", "time": f"{time.monotonic() - started:.3f}"}
             )
 
+
+# --- rows already in database text ----------------------------------------------------------------
+
+COPY_NULL = "\\N"
+
+
+def copy_escape(text: str) -> str:
+    """``text`` as a value of PostgreSQL's COPY text format (backslash, tab, newline, CR escaped)."""
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+def _same(text: str) -> str:
+    return text
+
+
+class TextRows:
+    """Insert tuples whose values are already what the database takes as text, in ``attnames``
+    order: one ``COPY … FROM STDIN`` of tab-joined lines (PostgreSQL) or one ``executemany``
+    (SQLite). Nothing per value goes through Django's field preparation, so the caller builds
+    each row with one f-string or tuple and the rest runs in C.
+
+    Callers write NULL as ``self.null``, booleans as ``self.true``/``self.false``, dates as ISO
+    text, datetimes with ``self.datetime(value)``, integers and decimals as ``str``, UUIDs as 32
+    hex digits, JSON as its text, and pass free text through ``self.escape`` (COPY escaping on
+    PostgreSQL, nothing on SQLite).
+    """
+
+    def __init__(self, model: type[Model], attnames: list[str], *, using: str) -> None:
+        self.connection = connections[using]
+        self.postgres = self.connection.vendor == "postgresql"
+        fields = {f.attname: f for f in model._meta.concrete_fields}
+        unknown = [name for name in attnames if name not in fields]
+        if unknown:
+            raise ValueError(f"{model.__name__} has no field(s) {unknown}")
+        self.fields = [fields[name] for name in attnames]
+        ops = self.connection.ops
+        table = ops.quote_name(model._meta.db_table)
+        columns = ", ".join(ops.quote_name(f.column) for f in self.fields)
+        self.copy_sql = f"COPY {table} ({columns}) FROM STDIN"
+        self.insert_sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(self.fields))})"  # noqa: S608
+        self.null = COPY_NULL if self.postgres else None
+        self.escape = copy_escape if self.postgres else _same
+        self.true, self.false = "1", "0"  # PostgreSQL's boolean input and SQLite's storage alike
+
+    def datetime(self, value: datetime) -> str:
+        """An aware datetime as this backend stores it (SQLite: Django's naive UTC text)."""
+        if self.postgres:
+            return value.isoformat()
+        return str(self.connection.ops.adapt_datetimefield_value(value))
+
+    def insert(self, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        started = time.monotonic()
+        with self.connection.cursor() as cursor:
+            if self.postgres:
+                data = "\n".join(["\t".join(row) for row in rows])
+                with cursor.cursor.copy(self.copy_sql) as copy:
+                    copy.write(data + "\n")
+            else:
+                cursor.executemany(self.insert_sql, rows)
+        if self.connection.queries_logged:
+            self.connection.queries_log.append(
+                {"sql": f"{len(rows)} rows: {self.copy_sql}", "time": f"{time.monotonic() - started:.3f}"}
+            )

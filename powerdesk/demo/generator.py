@@ -249,7 +249,9 @@ def generate_demo_utility(
     report = _Generator(customers=customers, seed=seed, using=using, progress=progress).run()
     if billing:  # meters, 24 months of bills, payments, readings (powerdesk.billing.demo)
         from powerdesk.billing.demo import generate_demo_billing
+        from powerdesk.tariffs.demo import demo_tariffs
 
+        demo_tariffs()  # the catalogue the demo bills are priced on (and bill checks recompute with)
         report.timings["billing"] = generate_demo_billing(seed=seed, reference_date=REFERENCE_DATE, using=using).seconds
     return report
 

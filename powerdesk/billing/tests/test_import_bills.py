@@ -208,3 +208,98 @@ def test_missing_columns_refuse_the_file_with_exit_2(account_a, tmp_path):
         call_command("import", "bills", str(path))
     assert excinfo.value.code == 2
     assert Bill.objects.count() == 0
+
+
+# --- the fast path reads and hashes exactly like the Decimal / BillData one ----------------------
+
+KWH_TEXTS = [
+    "0",
+    "0.0",
+    "007.5",
+    "12.3",
+    "210.00",
+    "999999999999.99",
+    "0000000000001.25",
+    "1,234.5",
+    "1e2",
+    "12.",
+    ".5",
+    "-0",
+    "-1",
+    "1_000",
+    "١٢",
+    "1.001",
+    "1000000000000",
+    "NaN",
+    "Infinity",
+    "abc",
+    "",
+]
+
+
+@pytest.mark.parametrize("raw", KWH_TEXTS)
+@pytest.mark.parametrize("required", [True, False])
+def test_fast_kwh_reading_agrees_with_the_decimal_one(raw, required):
+    from powerdesk.billing.importers import RowError, _kwh, _kwh_text
+
+    def outcome(read):
+        try:
+            return read()
+        except RowError as exc:
+            return ("rejected", exc.column, exc.reason)
+
+    def by_decimal():
+        value = _kwh(raw, "kwh_peak", default=None if required else Decimal("0.00"))
+        return int(value.scaleb(2)), str(value)
+
+    assert outcome(lambda: _kwh_text(raw, "kwh_peak", required=required)) == outcome(by_decimal)
+
+
+SOURCE_REFS = ["", "SG0000000001202509", 'A"B', "A\\B", "tab\there", "中文单号", "😀", "\x7f", "a\nb", "x/y-z_1"]
+
+
+@pytest.mark.parametrize("source_ref", SOURCE_REFS)
+def test_content_hash_is_the_one_bill_data_computes(source_ref):
+    from powerdesk.billing.importers import _clean_bill
+
+    raw = bill_row(kwh_total="0210.5", kwh_peak="130.5", kwh_valley="80", amount="0", source_ref=source_ref)
+    row = _clean_bill(raw)
+    data = BillData(
+        period=date(2025, 9, 1),
+        kwh_total=Decimal("210.50"),
+        kwh_sharp=Decimal("0.00"),
+        kwh_peak=Decimal("130.50"),
+        kwh_flat=Decimal("0.00"),
+        kwh_valley=Decimal("80.00"),
+        amount_fen=0,
+        issued_on=date(2025, 9, 5),
+        due_date=date(2025, 9, 25),
+        source_ref=source_ref,
+    )
+    assert row.bill_data() == data
+    assert row.content_hash == data.content_hash()
+
+
+def test_free_text_with_copy_special_characters_is_stored_as_written(account_a, tmp_path):
+    refs = ["A\\B\tC", 'q"uote,中文', "line\nbreak", "back\\\\slash\\N"]
+    rows = [bill_row(month=m, source_ref=ref) for m, ref in enumerate(refs, start=1)]
+    path = write_csv(tmp_path / "refs.csv", rows, BILL_COLUMNS)
+    assert import_bills(path).created == len(refs)
+    for bill in Bill.objects.order_by("period"):
+        data = _data({**bill_row(month=bill.period.month), "source_ref": bill.source_ref})
+        assert bill.content_hash == data.content_hash()
+    assert list(Bill.objects.order_by("period").values_list("source_ref", flat=True)) == refs
+    assert import_bills(path).unchanged == len(refs)
+
+
+def test_ledger_and_event_ids_are_increasing_uuid7():
+    import uuid
+
+    from powerdesk.billing.importers import uuid7_hex_block
+    from powerdesk.core.ids import uuid7
+
+    before = uuid7()
+    block = [uuid.UUID(h) for h in uuid7_hex_block(1000)]
+    after = uuid7()
+    assert all(u.version == 7 and u.variant == uuid.RFC_4122 for u in block)
+    assert [before, *block, after] == sorted({before, *block, after})

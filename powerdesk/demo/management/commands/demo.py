@@ -13,6 +13,8 @@ import time
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from powerdesk.content.demo import demo_articles
+from powerdesk.conversations.demo import demo_conversations_setup
 from powerdesk.demo.generator import (
     SHOWCASE_NAME,
     SHOWCASE_NUMBER,
@@ -64,6 +66,8 @@ class Command(BaseCommand):
             raise CommandError("已中断；未完成的示范数据请用 --regenerate 重新生成。", returncode=130) from None
         password = demo_staff_password()
         demo_staff_sync_password(password=password)
+        demo_articles()  # usage guides that the WeChat keyword "缴费" and the H5 article pages find
+        demo_conversations_setup()  # the demo WeChat account (slug "demo") and its keyword rules
         if generate_only:
             self._print_logins(password, url=None)
             return
