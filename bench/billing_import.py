@@ -30,6 +30,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -127,18 +128,8 @@ def _child(accounts: int) -> None:
     import django
 
     django.setup()
-    from datetime import date, timedelta
-    from decimal import Decimal
-
     from django.core.management import call_command
-    from django.db import connection
 
-    from powerdesk.billing.importers import import_bills
-    from powerdesk.billing.models import Bill, LedgerEntry
-    from powerdesk.billing.services import BillData, bill_record_version
-    from powerdesk.customers.importer import import_accounts
-    from powerdesk.customers.models import Account
-    from powerdesk.events.models import DomainEvent
     from powerdesk.organisation.services import supply_unit_create
 
     call_command("migrate", interactive=False, verbosity=0)
@@ -151,6 +142,25 @@ def _child(accounts: int) -> None:
     )
     supply_unit_create(code="33010201", name="湖滨供电所", level="station", parent=county)
     work = Path(tempfile.mkdtemp(prefix="billing-bench-"))
+    try:
+        _measure(work, accounts)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _measure(work: Path, accounts: int) -> None:
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from django.db import connection
+
+    from powerdesk.billing.importers import import_bills
+    from powerdesk.billing.models import Bill, LedgerEntry
+    from powerdesk.billing.services import BillData, bill_record_version
+    from powerdesk.customers.importer import import_accounts
+    from powerdesk.customers.models import Account
+    from powerdesk.events.models import DomainEvent
+
     accounts_path, bills_path, bill_rows = _write_files(work, accounts)
     out: dict = {"engine": connection.vendor, "accounts": accounts, "bills": bill_rows}
 

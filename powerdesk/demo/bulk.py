@@ -11,6 +11,8 @@ insert, so bindings can point at accounts and users without reading anything bac
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from django.db import connections
@@ -158,18 +160,51 @@ class TextRows:
             return value.isoformat()
         return str(self.connection.ops.adapt_datetimefield_value(value))
 
-    def insert(self, rows: list[tuple]) -> None:
-        if not rows:
-            return
-        started = time.monotonic()
+    def insert(self, rows: list[tuple], *, meanwhile: Callable[[], None] | None = None) -> None:
+        """Insert ``rows``. ``meanwhile`` (optional) is called once the data is sent and before
+        waiting for the database to finish with it: on PostgreSQL the server inserts the rows
+        (and maintains the indexes) while the caller does other Python work."""
+        if rows:
+            with self.stream(meanwhile=meanwhile) as write:
+                write(rows)
+        elif meanwhile is not None:
+            meanwhile()
+
+    @contextmanager
+    def stream(
+        self, *, meanwhile: Callable[[], None] | None = None
+    ) -> Iterator[Callable[[list[tuple]], None]]:
+        """One ``COPY`` (PostgreSQL) fed in parts: ``with rows.stream() as write: write(part)…``.
+
+        Each ``write`` hands its rows to the server, which works on them while the caller builds
+        the next part. On SQLite each part is one ``executemany``. ``meanwhile`` as in ``insert``.
+        """
+        started, count = time.monotonic(), 0
         with self.connection.cursor() as cursor:
             if self.postgres:
-                data = "\n".join(["\t".join(row) for row in rows])
                 with cursor.cursor.copy(self.copy_sql) as copy:
-                    copy.write(data + "\n")
+
+                    def write(rows: list[tuple]) -> None:
+                        nonlocal count
+                        if rows:
+                            count += len(rows)
+                            copy.write("\n".join(["\t".join(row) for row in rows]) + "\n")
+
+                    yield write
+                    if meanwhile is not None:
+                        meanwhile()
             else:
-                cursor.executemany(self.insert_sql, rows)
+
+                def write(rows: list[tuple]) -> None:
+                    nonlocal count
+                    if rows:
+                        count += len(rows)
+                        cursor.executemany(self.insert_sql, rows)
+
+                yield write
+                if meanwhile is not None:
+                    meanwhile()
         if self.connection.queries_logged:
             self.connection.queries_log.append(
-                {"sql": f"{len(rows)} rows: {self.copy_sql}", "time": f"{time.monotonic() - started:.3f}"}
+                {"sql": f"{count} rows: {self.copy_sql}", "time": f"{time.monotonic() - started:.3f}"}
             )

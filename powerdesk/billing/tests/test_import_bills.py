@@ -255,7 +255,18 @@ def test_fast_kwh_reading_agrees_with_the_decimal_one(raw, required):
     assert outcome(lambda: _kwh_text(raw, "kwh_peak", required=required)) == outcome(by_decimal)
 
 
-SOURCE_REFS = ["", "SG0000000001202509", 'A"B', "A\\B", "tab\there", "中文单号", "😀", "\x7f", "a\nb", "x/y-z_1"]
+SOURCE_REFS = [
+    "",
+    "SG0000000001202509",
+    'A"B',
+    "A\\B",
+    "tab\there",
+    "中文单号",
+    "😀",
+    "\x7f",
+    "a\nb",
+    "x/y-z_1",
+]
 
 
 @pytest.mark.parametrize("source_ref", SOURCE_REFS)
@@ -303,3 +314,32 @@ def test_ledger_and_event_ids_are_increasing_uuid7():
     after = uuid7()
     assert all(u.version == 7 and u.variant == uuid.RFC_4122 for u in block)
     assert [before, *block, after] == sorted({before, *block, after})
+
+
+def test_a_file_error_met_while_reading_ahead_keeps_the_batches_before_it(account_a, tmp_path):
+    """Rows are read ahead while a batch is written; a malformed row found then still lets
+    that batch commit and stops the import before the next one — as when reading in order."""
+    from powerdesk.core.exceptions import ApplicationError
+
+    rows = [bill_row(month=m) for m in range(1, 8)]
+    rows[5]["source_ref"] = "x" * 200_000  # row 7 of the file: longer than the csv field limit
+    path = write_csv(tmp_path / "broken.csv", rows, BILL_COLUMNS)
+    seen = []
+    with pytest.raises(ApplicationError) as excinfo:
+        import_bills(path, batch_size=2, progress=seen.append)
+    assert excinfo.value.code == "malformed_csv"
+    # batches (1, 2) and (3, 4) were written; month 5 was waiting for its batch to fill
+    assert sorted(Bill.objects.values_list("period__month", flat=True)) == [1, 2, 3, 4]
+    assert LedgerEntry.objects.count() == DomainEvent.objects.filter(kind="bill.imported").count() == 4
+
+
+def test_progress_counts_every_row_read(account_a, tmp_path, monkeypatch):
+    from powerdesk.billing import importers
+
+    monkeypatch.setattr(importers, "PROGRESS_EVERY", 3)
+    rows = [bill_row(month=m) for m in range(1, 13)] + [bill_row(month=1)]  # one duplicate
+    path = write_csv(tmp_path / "p.csv", rows, BILL_COLUMNS)
+    seen = []
+    result = import_bills(path, batch_size=4, progress=seen.append)
+    assert (result.read, result.created, result.rejected) == (13, 12, 1)
+    assert seen == [3, 6, 9, 12, 13]
