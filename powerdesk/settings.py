@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     # our domains, one app each
     "powerdesk.core",
     "powerdesk.events",
+    "powerdesk.scheduling",
     "powerdesk.privacy",
     "powerdesk.organisation",
     "powerdesk.staff",
@@ -350,6 +351,14 @@ PAYMENTS_SANDBOX_KEY_FILE = Path(
 )
 PAYMENTS_HTTP_TIMEOUT_SECONDS = env_int("POWERDESK_PAYMENTS_HTTP_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)
 PAYMENTS_ORDER_TTL_MINUTES = env_int("POWERDESK_PAYMENTS_ORDER_TTL_MINUTES", 30, minimum=1, maximum=1440)
+# Orders still open this long after creation are asked about at the gateway (a lost or late
+# notification must not leave a paid bill unpaid); past the TTL plus the grace they are closed.
+PAYMENTS_ORDER_QUERY_AFTER_SECONDS = env_int(
+    "POWERDESK_PAYMENTS_ORDER_QUERY_AFTER_SECONDS", 120, minimum=10, maximum=86400
+)
+PAYMENTS_ORDER_CLOSE_GRACE_MINUTES = env_int(
+    "POWERDESK_PAYMENTS_ORDER_CLOSE_GRACE_MINUTES", 5, minimum=0, maximum=1440
+)
 PAYMENTS_MAX_ORDER_FEN = env_int("POWERDESK_PAYMENTS_MAX_ORDER_FEN", 10_000_000, minimum=1)
 PAYMENTS_WECHATPAY_MAX_SKEW_SECONDS = env_int(
     "POWERDESK_PAYMENTS_WECHATPAY_MAX_SKEW_SECONDS", 300, minimum=30, maximum=3600

@@ -35,6 +35,7 @@ class NotificationOutcome(models.TextChoices):
     IGNORED = "ignored", _("非成功状态，无需处理")
     REFUNDED = "refunded", _("已登记退款")
     ERROR = "error", _("处理出错，等待渠道重发")
+    QUERIED = "queried", _("主动查单确认")
 
 
 class SuspenseReason(models.TextChoices):
@@ -53,6 +54,8 @@ class SuspenseReason(models.TextChoices):
 class GatewayOperation(models.TextChoices):
     CREATE_ORDER = "create_order", _("下单")
     REFUND = "refund", _("退款")
+    QUERY = "query", _("查单")
+    CLOSE = "close", _("关单")
 
 
 class CallOutcome(models.TextChoices):

@@ -8,12 +8,17 @@ adapters are tested against an independent reading of the protocols):
   RSA2 signature with our app public key and shows a cashier page "确认支付"; confirming it
   sends an RSA2-signed async notification (form POST, ``trade_status=TRADE_SUCCESS``) to the
   order's notify_url. ``POST /alipay/gateway.do`` alipay.trade.refund answers a signed JSON
-  response and then notifies the refund (``refund_fee`` = running total, ``out_biz_no``).
+  response and then notifies the refund (``refund_fee`` = running total, ``out_biz_no``);
+  alipay.trade.query and alipay.trade.close answer as Alipay does (ACQ.TRADE_NOT_EXIST for an
+  order whose cashier was never opened, ACQ.TRADE_STATUS_ERROR when closing a paid trade).
 * **as WeChat Pay v3** — ``POST /wechatpay/v3/pay/transactions/h5`` and
-  ``/wechatpay/v3/refund/domestic/refunds``: verifies the ``WECHATPAY2-SHA256-RSA2048``
+  ``/wechatpay/v3/refund/domestic/refunds``, ``GET …/v3/pay/transactions/out-trade-no/{no}?mchid=``
+  (query) and ``POST …/out-trade-no/{no}/close`` (204; 400 ORDERPAID): verifies the ``WECHATPAY2-SHA256-RSA2048``
   Authorization (merchant serial, 5-minute window, signature), answers with platform-signed
   ``Wechatpay-*`` headers; notifications carry an AEAD_AES_256_GCM-encrypted ``resource``
   (APIv3 key) and are signed over ``timestamp\\nnonce\\nbody\\n`` per delivery attempt.
+
+A closed order cannot be paid at either cashier (TRADE_HAS_CLOSE).
 
 Control API (JSON; no authentication — the server binds to loopback only):
 
@@ -59,7 +64,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -149,6 +154,7 @@ class SandboxOrder:
     paid_at: datetime | None = None
     refunded_fen: int = 0
     prepay_id: str = ""
+    expires_at: datetime | None = None
 
 
 @dataclass
@@ -230,13 +236,17 @@ class SandboxState:
     def _order(self, gateway: str, out_trade_no: str) -> SandboxOrder:
         order = self._orders.get((gateway, out_trade_no))
         if order is None:
-            raise _Refusal(404, "ORDER_NOT_EXIST", f"no {gateway} order {out_trade_no}")
+            raise _Refusal(404, "ORDER_NOT_EXIST", f"订单不存在 {out_trade_no}")
         return order
 
     def pay(self, gateway: str, out_trade_no: str) -> SandboxNotification:
         """The customer confirms at the cashier: the trade succeeds and is notified."""
         with self._lock:
             order = self._order(gateway, out_trade_no)
+            if order.status == "WAIT_BUYER_PAY" and order.expires_at and datetime.now(CST) > order.expires_at:
+                order.status = "TRADE_CLOSED"  # the gateway closes a trade at its time_expire
+            if order.status == "TRADE_CLOSED":
+                raise _Refusal(400, "TRADE_HAS_CLOSE", "交易已关闭，不能支付")
             if order.status == "WAIT_BUYER_PAY":
                 order.status = "TRADE_SUCCESS"
                 order.paid_at = datetime.now(CST).replace(microsecond=0)
@@ -497,6 +507,12 @@ class SandboxState:
                 raise ValueError
         except (KeyError, ValueError, ArithmeticError):
             raise _Refusal(400, "ACQ.INVALID_PARAMETER", "参数无效") from None
+        expires_at = None
+        if biz.get("time_expire"):
+            try:
+                expires_at = datetime.strptime(biz["time_expire"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=CST)
+            except (TypeError, ValueError):
+                raise _Refusal(400, "ACQ.INVALID_PARAMETER", "time_expire 格式错误") from None
         return self._register(
             "alipay",
             biz["out_trade_no"],
@@ -504,6 +520,7 @@ class SandboxState:
             params.get("notify_url", ""),
             biz.get("passback_params", ""),
             params.get("return_url", ""),
+            expires_at=expires_at,
         )
 
     def alipay_refund(self, params: dict) -> dict:
@@ -536,13 +553,77 @@ class SandboxState:
                 "refund_fee": _yuan(order.refunded_fen),
             }
 
+    def alipay_api(self, params: dict) -> dict:
+        """POST gateway.do: the open-API methods the merchant calls server to server."""
+        method = params.get("method", "")
+        if method == "alipay.trade.refund":
+            return self.alipay_refund(params)
+        if method == "alipay.trade.query":
+            return self.alipay_query(params)
+        if method == "alipay.trade.close":
+            return self.alipay_close(params)
+        raise _Refusal(400, "isv.invalid-method", "不存在的方法名")
+
+    _NOT_EXIST = {
+        "code": "40004",
+        "msg": "Business Failed",
+        "sub_code": "ACQ.TRADE_NOT_EXIST",
+        "sub_msg": "交易不存在",
+    }
+
+    def alipay_query(self, params: dict) -> dict:
+        biz = self._alipay_checked(params, "alipay.trade.query")
+        with self._lock:
+            order = self._orders.get(("alipay", str(biz.get("out_trade_no", ""))))
+            if order is None:
+                return dict(self._NOT_EXIST)
+            answer = {
+                "code": "10000",
+                "msg": "Success",
+                "out_trade_no": order.out_trade_no,
+                "trade_status": order.status,
+                "total_amount": _yuan(order.amount_fen),
+            }
+            if order.trade_no:
+                answer |= {
+                    "trade_no": order.trade_no,
+                    "buyer_logon_id": "138****0000",
+                    "buyer_pay_amount": _yuan(order.amount_fen),
+                    "send_pay_date": f"{order.paid_at:%Y-%m-%d %H:%M:%S}",
+                }
+            return answer
+
+    def alipay_close(self, params: dict) -> dict:
+        biz = self._alipay_checked(params, "alipay.trade.close")
+        with self._lock:
+            order = self._orders.get(("alipay", str(biz.get("out_trade_no", ""))))
+            if order is None:
+                return dict(self._NOT_EXIST)
+            if order.status != "WAIT_BUYER_PAY":
+                return {
+                    "code": "40004",
+                    "msg": "Business Failed",
+                    "sub_code": "ACQ.TRADE_STATUS_ERROR",
+                    "sub_msg": "交易状态不合法",
+                }
+            order.status = "TRADE_CLOSED"
+            return {"code": "10000", "msg": "Success", "out_trade_no": order.out_trade_no}
+
     def alipay_signed_response(self, key: str, answer: dict) -> str:
         content = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
         sign = _sign(self.keys["alipay_platform_private_key"], content)
         return f'{{"{key}":{content},"sign":"{sign}"}}'
 
     def _register(
-        self, gateway: str, out_trade_no: str, fen: int, notify_url: str, account: str, return_url: str = ""
+        self,
+        gateway: str,
+        out_trade_no: str,
+        fen: int,
+        notify_url: str,
+        account: str,
+        return_url: str = "",
+        *,
+        expires_at: datetime | None = None,
     ) -> SandboxOrder:
         if not notify_url.startswith(("http://", "https://")):
             raise _Refusal(400, "INVALID_NOTIFY_URL", "notify_url 无效")
@@ -560,6 +641,7 @@ class SandboxState:
                 account,
                 return_url,
                 prepay_id=f"wx{secrets.token_hex(15)}",
+                expires_at=expires_at,
             )
             self._orders[(gateway, out_trade_no)] = order
             return order
@@ -592,6 +674,8 @@ class SandboxState:
             if parts.get("nonce_str", "") in self._nonces:
                 raise _Refusal(401, "SIGN_ERROR", "重复的随机串")
             self._nonces.add(parts.get("nonce_str", ""))
+        if method == "GET":
+            return {}
         try:
             return json.loads(body)
         except ValueError:
@@ -610,12 +694,21 @@ class SandboxState:
         out_trade_no = str(payload.get("out_trade_no") or "")
         if not 6 <= len(out_trade_no) <= 32:
             raise _Refusal(400, "PARAM_ERROR", "商户订单号长度应为 6-32")
+        expires_at = None
+        if payload.get("time_expire"):
+            try:
+                expires_at = datetime.fromisoformat(str(payload["time_expire"]))
+            except ValueError:
+                raise _Refusal(400, "PARAM_ERROR", "time_expire 不是 RFC 3339 时间") from None
+            if expires_at.tzinfo is None:
+                raise _Refusal(400, "PARAM_ERROR", "time_expire 缺少时区")
         order = self._register(
             "wechatpay",
             out_trade_no,
             total,
             str(payload.get("notify_url") or ""),
             str(payload.get("attach") or ""),
+            expires_at=expires_at,
         )
         return {"h5_url": f"{self.base_url}/wechatpay/cashier/{order.prepay_id}"}
 
@@ -644,6 +737,40 @@ class SandboxState:
                     "currency": "CNY",
                 },
             }
+
+    _WECHAT_STATES = {"WAIT_BUYER_PAY": "NOTPAY", "TRADE_SUCCESS": "SUCCESS", "TRADE_CLOSED": "CLOSED"}
+
+    def wechat_query(self, out_trade_no: str, mchid: str) -> dict:
+        if mchid != self.keys["wechat_mchid"]:
+            raise _Refusal(400, "PARAM_ERROR", "mchid 与商户号不匹配")
+        with self._lock:
+            order = self._order("wechatpay", out_trade_no)
+            answer = {
+                "appid": self.keys["wechat_appid"],
+                "mchid": self.keys["wechat_mchid"],
+                "out_trade_no": order.out_trade_no,
+                "trade_type": "MWEB",
+                "trade_state": "REFUND" if order.refunded_fen else self._WECHAT_STATES[order.status],
+                "trade_state_desc": "",
+                "attach": order.account_number,
+                "amount": {"total": order.amount_fen, "currency": "CNY"},
+            }
+            if order.trade_no:
+                answer |= {
+                    "transaction_id": order.trade_no,
+                    "success_time": order.paid_at.isoformat(),
+                    "payer": {"openid": "oSandbox000000000000000000"},
+                }
+            return answer
+
+    def wechat_close(self, out_trade_no: str, payload: dict) -> None:
+        if payload.get("mchid") != self.keys["wechat_mchid"]:
+            raise _Refusal(400, "PARAM_ERROR", "mchid 与商户号不匹配")
+        with self._lock:
+            order = self._order("wechatpay", out_trade_no)
+            if order.status == "TRADE_SUCCESS":
+                raise _Refusal(400, "ORDERPAID", "订单已支付")
+            order.status = "TRADE_CLOSED"
 
     def order_by_prepay_id(self, prepay_id: str) -> SandboxOrder:
         with self._lock:
@@ -719,6 +846,20 @@ class _Handler(BaseHTTPRequestHandler):
                     f"<button>确认支付</button></form>"
                 )
                 return self._page(200, "微信支付", order, form, color="#07c160")
+            if url.path.startswith("/wechatpay/v3/pay/transactions/out-trade-no/"):
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                signed_path = url.path + (f"?{url.query}" if url.query else "")
+                try:
+                    self.state.wechat_checked("GET", signed_path, headers, "")
+                    out_trade_no = unquote(url.path.rsplit("/", 1)[-1])
+                    answer = self.state.wechat_query(
+                        out_trade_no, dict(parse_qsl(url.query)).get("mchid", "")
+                    )
+                except _Refusal as refusal:
+                    return self._json(
+                        refusal.status, {"code": refusal.code, "message": refusal.message}, signed=True
+                    )
+                return self._json(200, answer, signed=True)
             if url.path == "/_sandbox/notifications":
                 return self._json(200, self.state.notifications())
             if url.path == "/_sandbox/orders":
@@ -738,7 +879,7 @@ class _Handler(BaseHTTPRequestHandler):
                 params = dict(parse_qsl(text, keep_blank_values=True))
                 key = params.get("method", "").replace(".", "_") + "_response"
                 try:
-                    answer = self.state.alipay_refund(params)
+                    answer = self.state.alipay_api(params)
                 except _Refusal as refusal:
                     answer = {
                         "code": "40002",
@@ -770,6 +911,10 @@ class _Handler(BaseHTTPRequestHandler):
                     return self._json(200, self.state.wechat_h5(payload), signed=True)
                 if url.path == "/wechatpay/v3/refund/domestic/refunds":
                     return self._json(200, self.state.wechat_refund(payload), signed=True)
+                prefix = "/wechatpay/v3/pay/transactions/out-trade-no/"
+                if url.path.startswith(prefix) and url.path.endswith("/close"):
+                    self.state.wechat_close(unquote(url.path[len(prefix) : -len("/close")]), payload)
+                    return self._send(204, "", "application/json", self.state._wechat_signed_headers(""))
                 raise _Refusal(404, "NOT_FOUND", "接口不存在")
             if url.path.startswith("/_sandbox/"):
                 return self._control(url.path.removeprefix("/_sandbox/"), json.loads(text or "{}"))

@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TypeVar
 
 from django.conf import settings
@@ -40,11 +41,16 @@ from powerdesk.payments.choices import (
 )
 from powerdesk.payments.gateways.base import (
     REFUND,
+    TRADE_CLOSED,
+    TRADE_NOT_CLOSABLE,
+    TRADE_NOT_FOUND,
+    TRADE_PAID,
     GatewayError,
     MalformedNotification,
     NotificationIgnored,
     PayInstruction,
     SignatureInvalid,
+    TradeState,
     VerifiedNotification,
     gateway_get,
 )
@@ -485,3 +491,122 @@ def suspense_resolve(*, item: SuspenseItem, staff_user, note: str) -> SuspenseIt
     if not updated:
         raise ApplicationError("already_resolved", _("该待查款项已处理。"), status=409)
     return SuspenseItem.objects.get(pk=item.pk)
+
+
+# --- asking the gateway about open orders (主动查单) and closing expired ones (关单) ----------
+
+
+@dataclass
+class SweepResult:
+    checked: int = 0
+    credited: int = 0
+    closed: int = 0
+    waiting: int = 0
+    failed: int = 0
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def payment_order_check(*, order: PaymentOrder, now=None) -> str:
+    """Ask the gateway about one open order and act on the answer; returns what happened:
+    ``credited`` / ``duplicate`` / ``suspense`` (paid: booked through the same exactly-once path
+    as a notification, so a notification arriving before or after changes nothing), ``closed``
+    (closed unpaid at the gateway, or past its time to live and now closed there by us),
+    ``waiting`` (still open and within its time), ``not_open`` (no longer ours to check).
+
+    Closing is asked of the gateway first and written here only once the gateway agrees, so an
+    order the customer is paying at that moment is re-queried and credited instead (the close is
+    refused as "paid"). Raises GatewayError when the gateway cannot be asked (retried next sweep).
+    """
+    now = now or timezone.now()
+    if order.status != OrderStatus.CREATED:
+        return "not_open"
+    adapter = _gateway(order.gateway)
+    state = _recorded_call(
+        order, GatewayOperation.QUERY, order.out_trade_no, lambda: adapter.query_order(order)
+    )
+    expired = now - order.created_at >= timedelta(
+        minutes=settings.PAYMENTS_ORDER_TTL_MINUTES + settings.PAYMENTS_ORDER_CLOSE_GRACE_MINUTES
+    )
+    if state.state != TRADE_PAID and state.state != TRADE_CLOSED and expired:
+        closed = _recorded_call(
+            order, GatewayOperation.CLOSE, order.out_trade_no, lambda: adapter.close_order(order)
+        )
+        if closed == TRADE_NOT_CLOSABLE:  # paid meanwhile, most likely: ask again
+            state = _recorded_call(
+                order, GatewayOperation.QUERY, order.out_trade_no, lambda: adapter.query_order(order)
+            )
+        else:
+            state = TradeState(
+                TRADE_CLOSED if closed in (TRADE_CLOSED, TRADE_NOT_FOUND) else closed, raw=state.raw
+            )
+    if state.state == TRADE_PAID and state.payment is not None:
+        return _credit_from_query(order, state.payment)
+    if state.state == TRADE_CLOSED:
+        flipped = PaymentOrder.objects.filter(pk=order.pk, status=OrderStatus.CREATED).update(
+            status=OrderStatus.CLOSED, updated_at=timezone.now()
+        )
+        return "closed" if flipped else "not_open"
+    return "waiting"
+
+
+def _credit_from_query(order: PaymentOrder, payment: VerifiedNotification) -> str:
+    """Book a payment the gateway confirmed when asked; the answer is kept as a notification
+    record (``queried``) so the evidence sits beside the notifications of the same order."""
+    import json
+
+    stored = {
+        "gateway": order.gateway,
+        "remote_addr": None,
+        "headers": {"x-powerdesk-source": "order-query"},
+        "body": json.dumps(_jsonable(payment.raw), ensure_ascii=False),
+    }
+    with transaction.atomic():
+        handled = _apply_payment(order.gateway, payment)
+        outcome = (
+            NotificationOutcome.QUERIED
+            if handled.outcome == NotificationOutcome.CREDITED
+            else handled.outcome
+        )
+        _store(
+            stored,
+            HttpResponse(status=200),
+            Verification.VALID,
+            outcome,
+            handled.detail or "order query",
+            verified=payment,
+            handled=handled,
+        )
+    return {
+        NotificationOutcome.CREDITED: "credited",
+        NotificationOutcome.DUPLICATE: "duplicate",
+    }.get(handled.outcome, "suspense")
+
+
+def payment_orders_sweep(*, now=None, limit: int = 500) -> SweepResult:
+    """Check every order still open ``PAYMENTS_ORDER_QUERY_AFTER_SECONDS`` after creation
+    (oldest first, at most ``limit`` per run): credit the paid ones whose notification has not
+    come, close the expired unpaid ones. Run by the ``payments.orders_sweep`` periodic job and by
+    ``powerdesk payments_sweep``."""
+    now = now or timezone.now()
+    result = SweepResult()
+    cutoff = now - timedelta(seconds=settings.PAYMENTS_ORDER_QUERY_AFTER_SECONDS)
+    orders = PaymentOrder.objects.select_related("account").filter(
+        status=OrderStatus.CREATED, created_at__lte=cutoff
+    )
+    for order in orders.order_by("created_at")[:limit]:
+        result.checked += 1
+        try:
+            outcome = payment_order_check(order=order, now=now)
+        except (GatewayError, ApplicationError) as exc:
+            result.failed += 1
+            log.warning("order check failed: %s %s", order.out_trade_no, exc)
+            continue
+        if outcome in ("credited", "duplicate", "suspense"):
+            result.credited += outcome == "credited"
+        elif outcome == "closed":
+            result.closed += 1
+        elif outcome == "waiting":
+            result.waiting += 1
+    return result

@@ -33,17 +33,24 @@ from powerdesk.payments.gateways import http
 from powerdesk.payments.gateways.base import (
     PAYMENT,
     REFUND,
+    TRADE_CLOSED,
+    TRADE_NOT_CLOSABLE,
+    TRADE_NOT_FOUND,
+    TRADE_PAID,
+    TRADE_WAITING,
     GatewayError,
     MalformedNotification,
     NotificationIgnored,
     PayInstruction,
     RefundAccepted,
     SignatureInvalid,
+    TradeState,
     VerifiedNotification,
     fen_to_yuan,
     load_private_key,
     load_public_key,
     notify_url,
+    order_deadline,
     yuan_to_fen,
 )
 
@@ -156,7 +163,9 @@ class AlipayGateway:
                 "total_amount": fen_to_yuan(order.amount_fen),
                 "subject": f"电费缴纳 户号{order.account.number}",
                 "product_code": "QUICK_WAP_WAY",
-                "timeout_express": f"{settings.PAYMENTS_ORDER_TTL_MINUTES}m",
+                # An absolute deadline (not timeout_express, which counts from whenever the
+                # cashier is first opened): after it the order sweep may close the order.
+                "time_expire": order_deadline(order).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
                 # echoed back in the notification; checked against the order's account
                 "passback_params": order.account.number,
             },
@@ -165,16 +174,9 @@ class AlipayGateway:
         )
         return PayInstruction(pay_url=f"{self.gateway_url}?{urlencode(params)}")
 
-    def refund(self, order, *, amount_fen: int, refund_id: str, reason: str = "") -> RefundAccepted:
-        params = self.signed_params(
-            "alipay.trade.refund",
-            {
-                "out_trade_no": order.out_trade_no,
-                "refund_amount": fen_to_yuan(amount_fen),
-                "out_request_no": refund_id,
-                "refund_reason": reason or "电费退款",
-            },
-        )
+    def _api(self, method: str, biz_content: dict) -> dict:
+        """POST one open-API request; return the verified ``<method>_response`` object."""
+        params = self.signed_params(method, biz_content)
         status, _headers, body = http.post(
             self.gateway_url,
             urlencode(params).encode(),
@@ -185,17 +187,74 @@ class AlipayGateway:
             raise GatewayError(
                 f"Alipay HTTP {status}", permanent=False, vendor_code=str(status), http_status=status
             )
-        answer = self.verified_response(body.decode("utf-8", "replace"), "alipay_trade_refund_response")
+        return self.verified_response(body.decode("utf-8", "replace"), method.replace(".", "_") + "_response")
+
+    @staticmethod
+    def _refusal(answer: dict, what: str) -> GatewayError:
         code = str(answer.get("code", ""))
-        if code != "10000":
-            vendor_code = str(answer.get("sub_code") or code)
-            raise GatewayError(
-                f"Alipay refused the refund: {vendor_code} {answer.get('sub_msg') or answer.get('msg', '')}",
-                permanent=not ({code, vendor_code} & _TRANSIENT_CODES),
-                vendor_code=vendor_code,
-                http_status=status,
-            )
+        vendor_code = str(answer.get("sub_code") or code)
+        return GatewayError(
+            f"Alipay refused {what}: {vendor_code} {answer.get('sub_msg') or answer.get('msg', '')}",
+            permanent=not ({code, vendor_code} & _TRANSIENT_CODES),
+            vendor_code=vendor_code,
+        )
+
+    def refund(self, order, *, amount_fen: int, refund_id: str, reason: str = "") -> RefundAccepted:
+        answer = self._api(
+            "alipay.trade.refund",
+            {
+                "out_trade_no": order.out_trade_no,
+                "refund_amount": fen_to_yuan(amount_fen),
+                "out_request_no": refund_id,
+                "refund_reason": reason or "电费退款",
+            },
+        )
+        if str(answer.get("code", "")) != "10000":
+            raise self._refusal(answer, "the refund")
         return RefundAccepted(gateway_refund_id=str(answer.get("trade_no", "")), status="SUCCESS")
+
+    def query_order(self, order) -> TradeState:
+        """alipay.trade.query. A wap order exists at Alipay only once the customer opened the
+        cashier, so ACQ.TRADE_NOT_EXIST is an ordinary answer, not an error."""
+        answer = self._api("alipay.trade.query", {"out_trade_no": order.out_trade_no})
+        if str(answer.get("code", "")) != "10000":
+            if answer.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
+                return TradeState(TRADE_NOT_FOUND, raw=answer)
+            raise self._refusal(answer, "the query")
+        if answer.get("out_trade_no") != order.out_trade_no:
+            raise GatewayError("Alipay answered about another order", permanent=True, vendor_code="mismatch")
+        status = answer.get("trade_status")
+        if status == "WAIT_BUYER_PAY":
+            return TradeState(TRADE_WAITING, raw=answer)
+        if status == "TRADE_CLOSED":
+            return TradeState(TRADE_CLOSED, raw=answer)
+        if status not in PAID_STATUSES or not answer.get("trade_no"):
+            raise GatewayError(f"Alipay trade_status {status!r}", permanent=True, vendor_code=str(status))
+        try:
+            amount_fen = yuan_to_fen(str(answer.get("total_amount", "")))
+            paid_at = _local_time(str(answer.get("send_pay_date") or ""))
+        except ValueError as exc:
+            raise GatewayError(f"Alipay query answer unreadable: {exc}", permanent=True) from None
+        payment = VerifiedNotification(
+            out_trade_no=order.out_trade_no,
+            gateway_txn_id=str(answer["trade_no"]),
+            amount_fen=amount_fen,
+            paid_at=paid_at,
+            raw=answer,
+            kind=PAYMENT,
+        )
+        return TradeState(TRADE_PAID, payment=payment, raw=answer)
+
+    def close_order(self, order) -> str:
+        answer = self._api("alipay.trade.close", {"out_trade_no": order.out_trade_no})
+        if str(answer.get("code", "")) == "10000":
+            return TRADE_CLOSED
+        sub_code = answer.get("sub_code")
+        if sub_code == "ACQ.TRADE_NOT_EXIST":
+            return TRADE_NOT_FOUND
+        if sub_code == "ACQ.TRADE_STATUS_ERROR":  # paid (or already closed): ask again
+            return TRADE_NOT_CLOSABLE
+        raise self._refusal(answer, "the close")
 
     def verified_response(self, text: str, response_key: str) -> dict:
         """A synchronous answer: the signature covers the exact JSON text of ``response_key``."""

@@ -92,6 +92,21 @@ class PayInstruction:
     prepay_id: str = ""
 
 
+# What a gateway says when asked about one of our orders (主动查询), and how a close went.
+TRADE_PAID = "paid"  # paid: ``TradeState.payment`` is the verified payment, as in a notification
+TRADE_WAITING = "waiting"  # opened, not (yet) paid
+TRADE_CLOSED = "closed"  # closed unpaid (or closed after a full refund)
+TRADE_NOT_FOUND = "not_found"  # the gateway never saw it (the customer never reached its cashier)
+TRADE_NOT_CLOSABLE = "not_closable"  # close refused because of the trade's state: ask again
+
+
+@dataclass(frozen=True)
+class TradeState:
+    state: str
+    payment: VerifiedNotification | None = None
+    raw: dict = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class RefundAccepted:
     gateway_refund_id: str
@@ -118,6 +133,13 @@ class Gateway(Protocol):
     ) -> RefundAccepted:
         """Ask the gateway to refund; raises GatewayError."""
 
+    def query_order(self, order: PaymentOrder) -> TradeState:
+        """Ask the gateway for the order's state (signed answer verified); raises GatewayError."""
+
+    def close_order(self, order: PaymentOrder) -> str:
+        """Close an unpaid order at the gateway: TRADE_CLOSED, TRADE_NOT_FOUND or
+        TRADE_NOT_CLOSABLE (e.g. paid meanwhile); raises GatewayError."""
+
 
 # kind → dotted path of the adapter class (constructed with ``from_settings()``).
 GATEWAYS = {
@@ -130,6 +152,17 @@ def gateway_get(kind: str) -> Gateway:
     if kind not in GATEWAYS or kind not in settings.PAYMENTS_GATEWAYS:
         raise KeyError(kind)
     return import_string(GATEWAYS[kind]).from_settings()
+
+
+def order_deadline(order: PaymentOrder) -> datetime:
+    """The moment after which the gateway must refuse to take payment for ``order`` (sent as
+    its ``time_expire``); the order sweep closes the order some minutes after it."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    created = order.created_at or timezone.now()
+    return created + timedelta(minutes=settings.PAYMENTS_ORDER_TTL_MINUTES)
 
 
 def notify_url(kind: str) -> str:

@@ -12,14 +12,20 @@ MAX_RESPONSE_BYTES = 256 * 1024
 
 
 def post(url: str, body: bytes, headers: Mapping[str, str], *, timeout: float) -> tuple[int, dict, bytes]:
-    """POST and return (status, headers, body) for any HTTP answer; a network failure or
+    return request("POST", url, body, headers, timeout=timeout)
+
+
+def request(
+    method: str, url: str, body: bytes | None, headers: Mapping[str, str], *, timeout: float
+) -> tuple[int, dict, bytes]:
+    """Send and return (status, headers, body) for any HTTP answer; a network failure or
     timeout is a transient GatewayError (the gateway may have acted: callers retry with the
     same idempotency key — out_trade_no or the refund number)."""
     if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
         raise GatewayError(f"refusing to send payment data to {url!r}", permanent=True, vendor_code="config")
-    request = urllib.request.Request(url, data=body, method="POST", headers=dict(headers))  # noqa: S310
+    prepared = urllib.request.Request(url, data=body, method=method, headers=dict(headers))  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(prepared, timeout=timeout) as response:  # noqa: S310
             return response.status, dict(response.headers.items()), response.read(MAX_RESPONSE_BYTES)
     except urllib.error.HTTPError as exc:
         try:

@@ -22,7 +22,7 @@ import secrets
 import time
 from collections.abc import Mapping
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -35,16 +35,23 @@ from powerdesk.payments.gateways import http
 from powerdesk.payments.gateways.base import (
     PAYMENT,
     REFUND,
+    TRADE_CLOSED,
+    TRADE_NOT_CLOSABLE,
+    TRADE_NOT_FOUND,
+    TRADE_PAID,
+    TRADE_WAITING,
     GatewayError,
     MalformedNotification,
     NotificationIgnored,
     PayInstruction,
     RefundAccepted,
     SignatureInvalid,
+    TradeState,
     VerifiedNotification,
     load_private_key,
     load_public_key,
     notify_url,
+    order_deadline,
 )
 
 AUTH_SCHEMA = "WECHATPAY2-SHA256-RSA2048"
@@ -164,19 +171,25 @@ class WechatPayGateway:
     # --- requests --------------------------------------------------------------------------
 
     def _post(self, path: str, payload: dict) -> dict:
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        return self._request("POST", path, payload)
+
+    def _request(self, method: str, path: str, payload: dict | None) -> dict:
+        """Send a signed request; return the verified JSON answer ({} for 204 No Content)."""
+        body = "" if payload is None else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
         url = f"{self.api_base_url}{path}"
+        parts = urlsplit(url)
         header = authorization(
-            method="POST",
-            url_path=urlsplit(url).path,
+            method=method,
+            url_path=parts.path + (f"?{parts.query}" if parts.query else ""),
             body=body,
             mchid=self.mchid,
             serial_no=self.merchant_serial_no,
             private_key=self.merchant_private_key,
         )
-        status, headers, raw = http.post(
+        status, headers, raw = http.request(
+            method,
             url,
-            body.encode(),
+            body.encode() if payload is not None else None,
             {
                 "Authorization": header,
                 "Content-Type": "application/json",
@@ -217,6 +230,8 @@ class WechatPayGateway:
                 "out_trade_no": order.out_trade_no,
                 "notify_url": self.notify_url,
                 "attach": order.account.number,
+                # after this the trade cannot be paid and the order sweep may close the order
+                "time_expire": order_deadline(order).isoformat(timespec="seconds"),
                 "amount": {"total": order.amount_fen, "currency": "CNY"},
                 "scene_info": {"payer_client_ip": client_ip or "127.0.0.1", "h5_info": {"type": "Wap"}},
             },
@@ -298,7 +313,13 @@ class WechatPayGateway:
             )
         if event_type != "TRANSACTION.SUCCESS" or resource.get("trade_state") != "SUCCESS":
             raise NotificationIgnored(event_type, out_trade_no=out_trade_no, gateway_txn_id=txn)
-        total = amount.get("total")
+        return self._payment(resource, raw)
+
+    def _payment(self, resource: Mapping, raw: dict) -> VerifiedNotification:
+        """A paid transaction (a notification's resource or a query's answer: same fields)."""
+        out_trade_no = str(resource.get("out_trade_no") or "")
+        txn = str(resource.get("transaction_id") or "")
+        total = (resource.get("amount") or {}).get("total")
         if not _positive_int(total) or not out_trade_no or not txn or resource.get("appid") != self.appid:
             raise MalformedNotification("amount.total, out_trade_no, transaction_id or appid invalid")
         return VerifiedNotification(
@@ -310,6 +331,45 @@ class WechatPayGateway:
             kind=PAYMENT,
             account_number=str(resource.get("attach") or ""),
         )
+
+    # --- order query and close (主动查询、关单) ------------------------------------------------
+
+    def query_order(self, order) -> TradeState:
+        path = f"/v3/pay/transactions/out-trade-no/{quote(order.out_trade_no, safe='')}?mchid={self.mchid}"
+        try:
+            answer = self._request("GET", path, None)
+        except GatewayError as exc:
+            if exc.vendor_code == "ORDER_NOT_EXIST":
+                return TradeState(TRADE_NOT_FOUND)
+            raise
+        if answer.get("mchid") != self.mchid or answer.get("out_trade_no") != order.out_trade_no:
+            raise GatewayError(
+                "WeChat Pay answered about another order", permanent=True, vendor_code="mismatch"
+            )
+        state = answer.get("trade_state")
+        if state in ("NOTPAY", "USERPAYING"):
+            return TradeState(TRADE_WAITING, raw=answer)
+        if state in ("CLOSED", "REVOKED", "PAYERROR"):
+            return TradeState(TRADE_CLOSED, raw=answer)
+        if state not in ("SUCCESS", "REFUND"):  # REFUND: paid, then (partly) refunded
+            raise GatewayError(f"WeChat Pay trade_state {state!r}", permanent=True, vendor_code=str(state))
+        try:
+            payment = self._payment(answer, {"query": answer})
+        except (MalformedNotification, ValueError) as exc:
+            raise GatewayError(f"WeChat Pay query answer unreadable: {exc}", permanent=True) from None
+        return TradeState(TRADE_PAID, payment=payment, raw=answer)
+
+    def close_order(self, order) -> str:
+        path = f"/v3/pay/transactions/out-trade-no/{quote(order.out_trade_no, safe='')}/close"
+        try:
+            self._request("POST", path, {"mchid": self.mchid})
+        except GatewayError as exc:
+            if exc.vendor_code == "ORDER_NOT_EXIST":
+                return TRADE_NOT_FOUND
+            if exc.vendor_code == "ORDERPAID":
+                return TRADE_NOT_CLOSABLE
+            raise
+        return TRADE_CLOSED
 
     def success_response(self) -> JsonResponse:
         return JsonResponse({"code": "SUCCESS", "message": "成功"}, status=200)
