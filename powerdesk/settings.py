@@ -359,6 +359,9 @@ PAYMENTS_ORDER_QUERY_AFTER_SECONDS = env_int(
 PAYMENTS_ORDER_CLOSE_GRACE_MINUTES = env_int(
     "POWERDESK_PAYMENTS_ORDER_CLOSE_GRACE_MINUTES", 5, minimum=0, maximum=1440
 )
+# Daily readings and load curves older than this move to the Parquet lake (billing/retention.py).
+READINGS_KEEP_DAYS = env_int("POWERDESK_READINGS_KEEP_DAYS", 90, minimum=35, maximum=3660)
+LAKE_DIR = Path(env_str("POWERDESK_LAKE_DIR", str(VAR_DIR / "lake"))).resolve()
 PAYMENTS_MAX_ORDER_FEN = env_int("POWERDESK_PAYMENTS_MAX_ORDER_FEN", 10_000_000, minimum=1)
 PAYMENTS_WECHATPAY_MAX_SKEW_SECONDS = env_int(
     "POWERDESK_PAYMENTS_WECHATPAY_MAX_SKEW_SECONDS", 300, minimum=30, maximum=3600

@@ -36,7 +36,15 @@ from django.utils.translation import gettext as _
 
 from powerdesk.billing import events as kinds
 from powerdesk.billing.choices import BillSource, LedgerKind, PointsReason
-from powerdesk.billing.models import Bill, DailyReading, LedgerEntry, Meter, Payment, PointsEntry
+from powerdesk.billing.models import (
+    Bill,
+    DailyReading,
+    LedgerEntry,
+    Meter,
+    MonthlyUsage,
+    Payment,
+    PointsEntry,
+)
 from powerdesk.billing.services import (
     ONLINE_CHANNELS,
     POINTS_PER_YUAN_ONLINE,
@@ -995,8 +1003,23 @@ def _write_readings(batch: list[tuple[int, dict]], result: ImportResult) -> None
             reading_date__in={c["reading_date"] for _n, c, _p in accepted},
         )
     }
+    # Months already moved to the lake (retention.py) are closed: their sums are kept and the
+    # lake is the record, so a reading for them is refused rather than silently re-added.
+    archived = set(
+        MonthlyUsage.objects.filter(
+            meter_id__in={pk for _n, _c, pk in accepted},
+            period__in={c["reading_date"].replace(day=1) for _n, c, _p in accepted},
+        ).values_list("meter_id", "period")
+    )
     to_create, to_update = [], []
-    for _number, clean, meter_id in accepted:
+    for number, clean, meter_id in accepted:
+        if (meter_id, clean["reading_date"].replace(day=1)) in archived:
+            result.reject(
+                number,
+                "reading_date",
+                f"{clean['_key_text']}所在月份已归档到数据湖（{clean['reading_date']:%Y-%m}），不再导入数据库",
+            )
+            continue
         stored = existing.get((meter_id, clean["reading_date"]))
         if stored is None:
             row = {f: clean[f] for f in _READING_FIELDS}

@@ -95,6 +95,39 @@ class LoadCurve(models.Model):
         return f"{self.meter_id} {self.curve_date}"
 
 
+class MonthlyUsage(models.Model):
+    """One meter's month, summed, kept in the database when that month's daily readings and load
+    curves move to the Parquet lake (retention.py): what the TOU advice needs of older months.
+
+    ``kwh_*`` and ``reading_days`` sum the daily readings; ``curve_slots`` holds the 96 quarter-
+    hour kWh totals of the month's load curves (``curve_days`` of them) as decimal strings — TOU
+    windows are set per month, so the month's slot totals split into bands exactly as the days
+    would have.
+    """
+
+    meter = models.ForeignKey(Meter, on_delete=models.CASCADE, related_name="monthly_usage")
+    period = models.DateField(_("月份"))
+    reading_days = models.PositiveSmallIntegerField(_("读数天数"), default=0)
+    kwh_total = models.DecimalField(_("月用电量"), **KWH, default=0)
+    kwh_sharp = models.DecimalField(_("尖"), **KWH, default=0)
+    kwh_peak = models.DecimalField(_("峰"), **KWH, default=0)
+    kwh_flat = models.DecimalField(_("平"), **KWH, default=0)
+    kwh_valley = models.DecimalField(_("谷"), **KWH, default=0)
+    curve_days = models.PositiveSmallIntegerField(_("负荷曲线天数"), default=0)
+    curve_slots = models.JSONField(_("96 点月累计电量"), default=list, blank=True)
+    archived_at = models.DateTimeField(_("归档时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("月度用电汇总")
+        verbose_name_plural = _("月度用电汇总")
+        constraints = [
+            models.UniqueConstraint(fields=["meter", "period"], name="monthly_usage_one_per_meter_month")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meter_id} {self.period:%Y-%m}"
+
+
 class Bill(models.Model):
     """One version of a monthly bill. A correction (退补) from the billing system is a new
     version beside the old one, with the difference recorded; nothing is overwritten."""

@@ -56,3 +56,11 @@ def bill_checks_dispatch_periods(*, periods: Iterable) -> None:
 
     if months:
         transaction.on_commit(enqueue)
+
+
+@task()
+def readings_archive_task() -> dict:
+    """Move old months of readings and load curves to the Parquet lake (retention.py)."""
+    from powerdesk.billing.retention import readings_archive
+
+    return readings_archive().as_dict()

@@ -281,6 +281,10 @@ def _split_months(account, window, by_period, priced, tou_versions) -> dict[date
             splits[period] = (_allocate(by_period[period].kwh_total, shape), UsageSource.DAILY_READINGS)
     todo = [period for period in window if period not in splits]
     if todo:
+        for period, (shape, source) in _archived_shapes(account, todo, priced, tou_versions).items():
+            splits[period] = (_allocate(by_period[period].kwh_total, shape), source)
+    todo = [period for period in window if period not in splits]
+    if todo:
         raise NotComputable(
             "no_band_data",
             _("%(months)s 没有可用的分时电量、负荷曲线或日冻结分时读数，无法测算。")
@@ -347,6 +351,38 @@ def _reading_shapes(account, periods, priced) -> dict[date, dict[str, Decimal]]:
         usable = any(band != "flat" for band in totals) and set(totals) <= priced
         if usable and sum(totals.values(), Decimal(0)) > 0:
             shapes[period] = dict(totals)
+    return shapes
+
+
+def _archived_shapes(account, periods, priced, tou_versions) -> dict[date, tuple[dict[str, Decimal], str]]:
+    """Months whose readings and curves moved to the lake (retention.py), from their monthly
+    sums: the load curve's 96 slot totals when curves covered every day and one TOU version
+    covers the month (windows are set per month), else the readings' band sums."""
+    from powerdesk.billing.retention import archived_usage
+
+    shapes = {}
+    for period, rows in archived_usage(account, periods).items():
+        days = len(_days(period))
+        versions = [v for v in tou_versions if v.overlaps(period, next_month(period))]
+        curves = [row for row in rows if row.curve_days]
+        if curves and max(row.curve_days for row in curves) == days and len(versions) == 1:
+            totals: dict[str, Decimal] = defaultdict(Decimal)
+            for row in curves:
+                for band, kwh in versions[0].split_load_curve_by_band(period, row.curve_slots).items():
+                    totals[band] += kwh
+            if sum(totals.values(), Decimal(0)) > 0:
+                shapes[period] = (dict(totals), UsageSource.LOAD_CURVE)
+                continue
+        readings = [row for row in rows if row.reading_days]
+        if readings and max(row.reading_days for row in readings) == days:
+            totals = defaultdict(Decimal)
+            for row in readings:
+                for band in BANDS:
+                    if getattr(row, f"kwh_{band}"):
+                        totals[band] += getattr(row, f"kwh_{band}")
+            usable = any(band != "flat" for band in totals) and set(totals) <= priced
+            if usable and sum(totals.values(), Decimal(0)) > 0:
+                shapes[period] = (dict(totals), UsageSource.DAILY_READINGS)
     return shapes
 
 
