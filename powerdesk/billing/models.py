@@ -95,6 +95,27 @@ class LoadCurve(models.Model):
         return f"{self.meter_id} {self.curve_date}"
 
 
+class PostingDay(models.Model):
+    """A day whose 销账 file was exported (posting.py): also the days with no payments, so the
+    billing system — and staff — can tell "nothing to post" from "not exported yet"."""
+
+    day = models.DateField(_("日期"), unique=True)
+    file_name = models.CharField(_("文件名"), max_length=64)
+    rows = models.PositiveIntegerField(_("笔数"), default=0)
+    amount_fen = models.BigIntegerField(_("金额（分）"), default=0)
+    runs = models.PositiveIntegerField(_("导出次数"), default=0)
+    first_exported_at = models.DateTimeField(_("首次导出"))
+    last_exported_at = models.DateTimeField(_("最近导出"))
+
+    class Meta:
+        verbose_name = _("销账导出日")
+        verbose_name_plural = _("销账导出日")
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.file_name}"
+
+
 class MonthlyUsage(models.Model):
     """One meter's month, summed, kept in the database when that month's daily readings and load
     curves move to the Parquet lake (retention.py): what the TOU advice needs of older months.

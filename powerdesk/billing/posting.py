@@ -18,14 +18,14 @@ from __future__ import annotations
 import csv
 import os
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
 
-from powerdesk.billing.models import Payment
+from powerdesk.billing.models import Payment, PostingDay
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 HEADER = ["户号", "金额", "渠道", "渠道流水号", "到账时间"]
@@ -58,10 +58,26 @@ class ExportResult:
         }
 
 
-def export_payments(*, day: date, out: Path) -> ExportResult:
-    """Write (or rewrite) ``out/<export_file_name(day)>`` and mark its payments."""
+class ExportGap(Exception):
+    """Days between the last exported day and the one asked for were never exported."""
+
+    def __init__(self, missing: list[date]) -> None:
+        self.missing = missing
+        super().__init__(f"{len(missing)} day(s) not exported: {missing[0]} … {missing[-1]}")
+
+
+def export_payments(*, day: date, out: Path, allow_gap: bool = False) -> ExportResult:
+    """Write (or rewrite) ``out/<export_file_name(day)>``, mark its payments, record the day.
+
+    Days are exported in order: a day after a gap (days since the last exported one that never
+    were) raises ExportGap unless ``allow_gap`` — the skipped days' payments would otherwise land
+    in this day's file.
+    """
     from powerdesk.billing.importers import local_day_bounds
 
+    latest = PostingDay.objects.order_by("-day").values_list("day", flat=True).first()
+    if latest is not None and day > latest + timedelta(days=1) and not allow_gap:
+        raise ExportGap([latest + timedelta(days=n) for n in range(1, (day - latest).days)])
     out.mkdir(parents=True, exist_ok=True)
     name = export_file_name(day)
     _start, end = local_day_bounds(day)
@@ -93,5 +109,16 @@ def export_payments(*, day: date, out: Path) -> ExportResult:
                 )
                 rows += 1
                 total += amount
+        now = timezone.now()
+        record, _created = PostingDay.objects.select_for_update().get_or_create(
+            day=day, defaults={"file_name": name, "first_exported_at": now, "last_exported_at": now}
+        )
+        record.rows, record.amount_fen, record.runs, record.last_exported_at = (
+            rows,
+            total,
+            record.runs + 1,
+            now,
+        )
+        record.save(update_fields=["rows", "amount_fen", "runs", "last_exported_at"])
         os.replace(temporary, path)  # inside the transaction: a failed write leaves nothing marked
     return ExportResult(path=path, rows=rows, newly_marked=marked, amount_fen=total)

@@ -106,3 +106,40 @@ def test_command(account_a, tmp_path, capsys):
     call_command("billing_export_payments", "--date", "2025-12-05", "--out", str(tmp_path))
     assert '"rows": 1' in capsys.readouterr().out
     assert (tmp_path / export_file_name(date(2025, 12, 5))).exists()
+
+
+def test_every_exported_day_is_recorded_also_without_payments(account_a, tmp_path):
+    from powerdesk.billing.models import PostingDay
+
+    pay(account_a, "T1", 1000, datetime(2025, 3, 1, 2, tzinfo=UTC))
+    export_payments(day=date(2025, 3, 1), out=tmp_path)
+    empty = export_payments(day=date(2025, 3, 2), out=tmp_path)
+    export_payments(day=date(2025, 3, 2), out=tmp_path)
+
+    assert read(empty.path) == [HEADER]
+    days = {d.day: d for d in PostingDay.objects.all()}
+    assert (days[date(2025, 3, 1)].rows, days[date(2025, 3, 1)].amount_fen) == (1, 1000)
+    assert (days[date(2025, 3, 2)].rows, days[date(2025, 3, 2)].runs) == (0, 2)
+    assert days[date(2025, 3, 2)].file_name == export_file_name(date(2025, 3, 2))
+
+
+def test_days_are_exported_in_order_unless_a_gap_is_allowed(account_a, tmp_path):
+    from powerdesk.billing.posting import ExportGap
+
+    pay(account_a, "T1", 1000, datetime(2025, 3, 2, 2, tzinfo=UTC))
+    export_payments(day=date(2025, 3, 1), out=tmp_path)
+    with pytest.raises(ExportGap) as excinfo:
+        export_payments(day=date(2025, 3, 4), out=tmp_path)
+    assert excinfo.value.missing == [date(2025, 3, 2), date(2025, 3, 3)]
+    assert Payment.objects.get().posted_in_file == ""  # nothing marked by the refused export
+
+    result = export_payments(day=date(2025, 3, 4), out=tmp_path, allow_gap=True)
+    assert result.rows == 1  # the 2nd's payment lands in the 4th's file, as the flag says
+
+
+def test_command_names_the_gap(account_a, tmp_path):
+    from django.core.management.base import CommandError
+
+    export_payments(day=date(2025, 3, 1), out=tmp_path)
+    with pytest.raises(CommandError, match="2025-03-02 至 2025-03-02 共 1 天尚未导出"):
+        call_command("billing_export_payments", "--date", "2025-03-03", "--out", str(tmp_path))
