@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 SANDBOX_ALIPAY_APP_ID = "2021000000000001"
 SANDBOX_WECHAT_MCHID = "1900000001"
-SANDBOX_WECHAT_APPID = "wx0000000000000001"
+SANDBOX_WECHAT_APPID = "wx5d3a1c0e9b7f2468"  # the demo official account: JSAPI openids come from its OAuth
 
 _lock = threading.Lock()
 

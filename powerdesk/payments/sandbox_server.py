@@ -155,6 +155,7 @@ class SandboxOrder:
     refunded_fen: int = 0
     prepay_id: str = ""
     expires_at: datetime | None = None
+    payer_openid: str = ""
 
 
 @dataclass
@@ -398,13 +399,13 @@ class SandboxState:
                 "appid": self.keys["wechat_appid"],
                 "out_trade_no": order.out_trade_no,
                 "transaction_id": order.trade_no,
-                "trade_type": "MWEB",
+                "trade_type": "JSAPI" if order.payer_openid else "MWEB",
                 "trade_state": "SUCCESS",
                 "trade_state_desc": "支付成功",
                 "bank_type": "OTHERS",
                 "attach": order.account_number,
                 "success_time": order.paid_at.isoformat(),
-                "payer": {"openid": "oSandbox000000000000000000"},
+                "payer": {"openid": order.payer_openid or "oSandbox000000000000000000"},
                 "amount": {
                     "total": order.amount_fen,
                     "payer_total": order.amount_fen,
@@ -712,6 +713,38 @@ class SandboxState:
         )
         return {"h5_url": f"{self.base_url}/wechatpay/cashier/{order.prepay_id}"}
 
+    def wechat_jsapi(self, payload: dict) -> dict:
+        """/v3/pay/transactions/jsapi: as H5, plus the payer's openid under our AppID."""
+        openid = str((payload.get("payer") or {}).get("openid") or "")
+        if not 1 <= len(openid) <= 128:
+            raise _Refusal(400, "PARAM_ERROR", "payer.openid 缺失或过长")
+        answer = self.wechat_h5({k: v for k, v in payload.items() if k != "payer"})
+        order = self.order_by_prepay_id(answer["h5_url"].rsplit("/", 1)[-1])
+        order.payer_openid = openid
+        return {"prepay_id": order.prepay_id}
+
+    def wechat_bridge_pay(self, params: dict) -> dict:
+        """What WeChat's client does for getBrandWCPayRequest: check the page's paySign with the
+        merchant's public key, then take the payment (the customer confirmed in the page)."""
+        try:
+            app_id, timestamp, nonce = params["appId"], params["timeStamp"], params["nonceStr"]
+            package, sign_type, pay_sign = params["package"], params["signType"], params["paySign"]
+        except (KeyError, TypeError):
+            return {"err_msg": "get_brand_wcpay_request:fail", "err_desc": "缺少支付参数"}
+        message = f"{app_id}\n{timestamp}\n{nonce}\n{package}\n"
+        if (
+            app_id != self.keys["wechat_appid"]
+            or sign_type != "RSA"
+            or not _verify(self.keys["wechat_merchant_public_key"], message, str(pay_sign))
+        ):
+            return {"err_msg": "get_brand_wcpay_request:fail", "err_desc": "支付验证签名失败"}
+        try:
+            order = self.order_by_prepay_id(str(package).removeprefix("prepay_id="))
+            self.pay("wechatpay", order.out_trade_no)
+        except _Refusal as refusal:
+            return {"err_msg": "get_brand_wcpay_request:fail", "err_desc": refusal.message}
+        return {"err_msg": "get_brand_wcpay_request:ok"}
+
     def wechat_refund(self, payload: dict) -> dict:
         amount = payload.get("amount") or {}
         with self._lock:
@@ -749,7 +782,7 @@ class SandboxState:
                 "appid": self.keys["wechat_appid"],
                 "mchid": self.keys["wechat_mchid"],
                 "out_trade_no": order.out_trade_no,
-                "trade_type": "MWEB",
+                "trade_type": "JSAPI" if order.payer_openid else "MWEB",
                 "trade_state": "REFUND" if order.refunded_fen else self._WECHAT_STATES[order.status],
                 "trade_state_desc": "",
                 "attach": order.account_number,
@@ -759,7 +792,7 @@ class SandboxState:
                 answer |= {
                     "transaction_id": order.trade_no,
                     "success_time": order.paid_at.isoformat(),
-                    "payer": {"openid": "oSandbox000000000000000000"},
+                    "payer": {"openid": order.payer_openid or "oSandbox000000000000000000"},
                 }
             return answer
 
@@ -786,6 +819,26 @@ _CASHIER = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 .amount{{font-size:2.4rem;margin:1rem 0}}button{{width:100%;padding:.9rem;font-size:1.1rem;border:0;
 border-radius:.4rem;background:{color};color:#fff}}</style></head><body>
 <h1>{title}（沙箱）</h1><p>商户订单号 {out_trade_no}</p><p class="amount">¥{yuan}</p>{body}</body></html>"""
+
+
+# Stands in for WeChat's in-app bridge in an ordinary browser (the demo and the browser tests):
+# the page includes it only in sandbox mode, and only when the real bridge is absent.
+_JSBRIDGE = """(function () {
+  if (window.WeixinJSBridge) { return; }
+  window.WeixinJSBridge = {
+    invoke: function (name, params, callback) {
+      if (name !== "getBrandWCPayRequest") { callback({err_msg: name + ":fail"}); return; }
+      if (!window.confirm("微信支付（沙箱）：确认支付？")) {
+        callback({err_msg: "get_brand_wcpay_request:cancel"}); return;
+      }
+      fetch("__BASE__/wechatpay/jsbridge/pay", {method: "POST", body: JSON.stringify(params)})
+        .then(function (r) { return r.json(); })
+        .then(callback, function () { callback({err_msg: "get_brand_wcpay_request:fail"}); });
+    }
+  };
+  document.dispatchEvent(new Event("WeixinJSBridgeReady"));
+})();
+"""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -860,6 +913,13 @@ class _Handler(BaseHTTPRequestHandler):
                         refusal.status, {"code": refusal.code, "message": refusal.message}, signed=True
                     )
                 return self._json(200, answer, signed=True)
+            if url.path == "/wechatpay/jsbridge.js":
+                return self._send(
+                    200,
+                    _JSBRIDGE.replace("__BASE__", self.state.base_url),
+                    "text/javascript; charset=utf-8",
+                    {"Access-Control-Allow-Origin": "*"},
+                )
             if url.path == "/_sandbox/notifications":
                 return self._json(200, self.state.notifications())
             if url.path == "/_sandbox/orders":
@@ -900,6 +960,15 @@ class _Handler(BaseHTTPRequestHandler):
                     else ""
                 )
                 return self._page(200, "支付成功", order, link)
+            if url.path == "/wechatpay/jsbridge/pay":
+                # text/plain from the page's fetch (a "simple" cross-origin request: no preflight)
+                answer = self.state.wechat_bridge_pay(json.loads(text or "{}"))
+                return self._send(
+                    200,
+                    json.dumps(answer, ensure_ascii=False),
+                    "application/json; charset=utf-8",
+                    {"Access-Control-Allow-Origin": "*"},
+                )
             if url.path.startswith("/wechatpay/cashier/") and url.path.endswith("/pay"):
                 order = self.state.order_by_prepay_id(url.path.split("/")[-2])
                 self.state.pay("wechatpay", order.out_trade_no)
@@ -909,6 +978,8 @@ class _Handler(BaseHTTPRequestHandler):
                 payload = self.state.wechat_checked("POST", url.path, headers, text)
                 if url.path == "/wechatpay/v3/pay/transactions/h5":
                     return self._json(200, self.state.wechat_h5(payload), signed=True)
+                if url.path == "/wechatpay/v3/pay/transactions/jsapi":
+                    return self._json(200, self.state.wechat_jsapi(payload), signed=True)
                 if url.path == "/wechatpay/v3/refund/domestic/refunds":
                     return self._json(200, self.state.wechat_refund(payload), signed=True)
                 prefix = "/wechatpay/v3/pay/transactions/out-trade-no/"

@@ -123,6 +123,7 @@ def payment_order_create(
     gateway: str,
     channel: str,
     client_ip: str = "",
+    payer_openid: str = "",
 ) -> tuple[PaymentOrder, PayInstruction]:
     """Open an order for an account bound to ``customer_user`` and register it with the gateway.
 
@@ -132,6 +133,13 @@ def payment_order_create(
     amount_fen = clean_amount_fen(amount_fen)
     adapter = _gateway(gateway)
     account = account_get_for_customer(customer_user=customer_user, number=account_number)
+    if payer_openid and not _is_own_openid(customer_user, getattr(adapter, "appid", ""), payer_openid):
+        raise ApplicationError(
+            "payer_not_recognised",
+            _("付款微信身份与当前用户不符，请从公众号菜单重新进入。"),
+            field="payer_openid",
+            status=403,
+        )
     order = PaymentOrder.objects.create(
         out_trade_no=new_out_trade_no(),
         account=account,
@@ -145,7 +153,7 @@ def payment_order_create(
             order,
             GatewayOperation.CREATE_ORDER,
             order.out_trade_no,
-            lambda: adapter.create_order(order, client_ip=client_ip),
+            lambda: adapter.create_order(order, client_ip=client_ip, payer_openid=payer_openid),
         )
     except GatewayError as exc:
         PaymentOrder.objects.filter(pk=order.pk, status=OrderStatus.CREATED).update(
@@ -158,6 +166,22 @@ def payment_order_create(
             extra={"retryable": not exc.permanent},
         ) from exc
     return order, instruction
+
+
+def _is_own_openid(customer_user: CustomerUser, app_id: str, openid: str) -> bool:
+    """JSAPI pays as the WeChat user ``openid`` of our AppID: it must be this customer's own."""
+    from powerdesk.customers.choices import IdentityProvider
+    from powerdesk.customers.models import Identity
+
+    return (
+        bool(app_id)
+        and Identity.objects.filter(
+            customer_user=customer_user,
+            provider=IdentityProvider.WECHAT_OPENID,
+            app_id=app_id,
+            subject=openid,
+        ).exists()
+    )
 
 
 # --- notifications ------------------------------------------------------------------------

@@ -153,7 +153,7 @@ class AlipayGateway:
         params["sign"] = rsa2_sign(string_to_sign(params), self.app_private_key)
         return params
 
-    def create_order(self, order, *, client_ip: str = "") -> PayInstruction:
+    def create_order(self, order, *, client_ip: str = "", payer_openid: str = "") -> PayInstruction:
         """alipay.trade.wap.pay is a page request: the browser carries the signed parameters
         to Alipay's cashier, so nothing is sent from here."""
         params = self.signed_params(

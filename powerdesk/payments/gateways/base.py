@@ -116,8 +116,11 @@ class RefundAccepted:
 class Gateway(Protocol):
     kind: str
 
-    def create_order(self, order: PaymentOrder, *, client_ip: str = "") -> PayInstruction:
-        """Register the order with the gateway; raises GatewayError."""
+    def create_order(
+        self, order: PaymentOrder, *, client_ip: str = "", payer_openid: str = ""
+    ) -> PayInstruction:
+        """Register the order with the gateway; raises GatewayError. ``payer_openid``: pay inside
+        WeChat's browser (WeChat Pay JSAPI); other gateways ignore it."""
 
     def parse_and_verify_notification(self, headers: Mapping[str, str], body: bytes) -> VerifiedNotification:
         """Prove the notification's origin and parse it; raises SignatureInvalid & co."""

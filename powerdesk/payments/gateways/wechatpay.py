@@ -220,25 +220,54 @@ class WechatPayGateway:
             ) from None
         return answer
 
-    def create_order(self, order, *, client_ip: str = "") -> PayInstruction:
+    def create_order(self, order, *, client_ip: str = "", payer_openid: str = "") -> PayInstruction:
+        """H5 (MWEB) pay for a phone browser; **JSAPI** when ``payer_openid`` is given — inside
+        WeChat's own browser, where H5 pay is refused, with the payer's openid under our AppID
+        (from OAuth): the page then calls ``WeixinJSBridge.invoke("getBrandWCPayRequest", params)``."""
+        common = {
+            "appid": self.appid,
+            "mchid": self.mchid,
+            "description": f"电费缴纳-户号{order.account.number}",
+            "out_trade_no": order.out_trade_no,
+            "notify_url": self.notify_url,
+            "attach": order.account.number,
+            # after this the trade cannot be paid and the order sweep may close the order
+            "time_expire": order_deadline(order).isoformat(timespec="seconds"),
+            "amount": {"total": order.amount_fen, "currency": "CNY"},
+        }
+        if payer_openid:
+            answer = self._post("/v3/pay/transactions/jsapi", {**common, "payer": {"openid": payer_openid}})
+            prepay_id = str(answer.get("prepay_id") or "")
+            if not prepay_id:
+                raise GatewayError("WeChat Pay answered without prepay_id", permanent=False)
+            return PayInstruction(prepay_id=prepay_id, params=self.jsapi_params(prepay_id))
         answer = self._post(
             "/v3/pay/transactions/h5",
             {
-                "appid": self.appid,
-                "mchid": self.mchid,
-                "description": f"电费缴纳-户号{order.account.number}",
-                "out_trade_no": order.out_trade_no,
-                "notify_url": self.notify_url,
-                "attach": order.account.number,
-                # after this the trade cannot be paid and the order sweep may close the order
-                "time_expire": order_deadline(order).isoformat(timespec="seconds"),
-                "amount": {"total": order.amount_fen, "currency": "CNY"},
+                **common,
                 "scene_info": {"payer_client_ip": client_ip or "127.0.0.1", "h5_info": {"type": "Wap"}},
             },
         )
         if not answer.get("h5_url"):
             raise GatewayError("WeChat Pay answered without h5_url", permanent=False)
         return PayInstruction(pay_url=answer["h5_url"])
+
+    def jsapi_params(self, prepay_id: str, *, timestamp: int | None = None, nonce: str | None = None) -> dict:
+        """The parameters of ``getBrandWCPayRequest``: ``paySign`` is SHA256withRSA with the
+        merchant key over ``appId\\ntimeStamp\\nnonceStr\\npackage\\n`` (all strings)."""
+        timestamp_text = str(int(time.time()) if timestamp is None else timestamp)
+        nonce = nonce or secrets.token_hex(16).upper()
+        package = f"prepay_id={prepay_id}"
+        return {
+            "appId": self.appid,
+            "timeStamp": timestamp_text,
+            "nonceStr": nonce,
+            "package": package,
+            "signType": "RSA",
+            "paySign": _sign(
+                f"{self.appid}\n{timestamp_text}\n{nonce}\n{package}\n", self.merchant_private_key
+            ),
+        }
 
     def refund(self, order, *, amount_fen: int, refund_id: str, reason: str = "") -> RefundAccepted:
         answer = self._post(

@@ -102,7 +102,9 @@ def test_an_expired_unpaid_order_is_closed_at_the_gateway_and_cannot_be_paid_aft
     assert not Payment.objects.exists()
 
 
-def test_an_order_whose_cashier_was_never_opened_is_closed_once_expired(sandbox, customer, account_a, settings):
+def test_an_order_whose_cashier_was_never_opened_is_closed_once_expired(
+    sandbox, customer, account_a, settings
+):
     order, _instruction = services.payment_order_create(
         customer_user=customer, account_number="0000000001", amount_fen=500, gateway="alipay", channel="h5"
     )
