@@ -104,6 +104,7 @@ def expires_in(expires_at) -> int:
 
 # --- clients ---------------------------------------------------------------------------------
 
+
 def scopes_parse(scope: str | list[str] | None) -> list[str]:
     """Space- (OAuth) or comma-separated scopes → sorted unique list; unknown ones refused."""
     if isinstance(scope, str):
@@ -112,9 +113,12 @@ def scopes_parse(scope: str | list[str] | None) -> list[str]:
         items = [item.strip() for item in scope or [] if item.strip()]
     unknown = sorted(set(items) - set(Scope.values))
     if unknown:
-        raise ApplicationError("invalid_scope", _("未知的权限范围：%(unknown)s。可用：%(available)s。")
-                               % {"unknown": ", ".join(unknown), "available": ", ".join(Scope.values)},
-                               field="scope")
+        raise ApplicationError(
+            "invalid_scope",
+            _("未知的权限范围：%(unknown)s。可用：%(available)s。")
+            % {"unknown": ", ".join(unknown), "available": ", ".join(Scope.values)},
+            field="scope",
+        )
     return sorted(set(items))
 
 
@@ -131,15 +135,26 @@ def redirect_uri_clean(uri: str) -> str:
         or ("." in scheme and scheme not in _UNSAFE_SCHEMES)
     )
     if not acceptable or parts.fragment or len(uri) > 300:
-        raise ApplicationError("invalid_redirect_uri", _("回调地址 %(uri)s 不可登记：应为 https 地址、本机 http "
-                                 "地址或 App 的反向域名自定义协议，且不含 #片段。") % {"uri": uri[:100]},
-                               field="redirect_uris")
+        raise ApplicationError(
+            "invalid_redirect_uri",
+            _(
+                "回调地址 %(uri)s 不可登记：应为 https 地址、本机 http "
+                "地址或 App 的反向域名自定义协议，且不含 #片段。"
+            )
+            % {"uri": uri[:100]},
+            field="redirect_uris",
+        )
     return uri
 
 
 @transaction.atomic
-def api_client_create(*, name: str, kind: ClientKind | str, scopes: str | list[str] | None = None,
-                      redirect_uris: list[str] | None = None) -> NewClient:
+def api_client_create(
+    *,
+    name: str,
+    kind: ClientKind | str,
+    scopes: str | list[str] | None = None,
+    redirect_uris: list[str] | None = None,
+) -> NewClient:
     """Register a client. Partners get a secret (returned once) and allowed scopes; the app
     is a public client: no secret, no scopes (its tokens act as the signed-in customer), and
     the redirect URIs the H5 authorise page may send its login codes to."""
@@ -153,12 +168,20 @@ def api_client_create(*, name: str, kind: ClientKind | str, scopes: str | list[s
     if kind == ClientKind.PARTNER:
         secret = _new_credential(CLIENT_SECRET_PREFIX)
         if uris:
-            raise ApplicationError("invalid_redirect_uri", _("合作方客户端不使用回调地址。"), field="redirect_uris")
+            raise ApplicationError(
+                "invalid_redirect_uri", _("合作方客户端不使用回调地址。"), field="redirect_uris"
+            )
     elif allowed:
-        raise ApplicationError("invalid_scope", _("客户 App 的令牌代表客户本人，不设权限范围。"), field="scope")
+        raise ApplicationError(
+            "invalid_scope", _("客户 App 的令牌代表客户本人，不设权限范围。"), field="scope"
+        )
     client = ApiClient.objects.create(
-        name=name[:100], kind=kind, client_id=f"{kind}_{secrets.token_hex(10)}",
-        secret_hash=_client_secret_hash(secret) if secret else "", allowed_scopes=allowed, redirect_uris=uris,
+        name=name[:100],
+        kind=kind,
+        client_id=f"{kind}_{secrets.token_hex(10)}",
+        secret_hash=_client_secret_hash(secret) if secret else "",
+        allowed_scopes=allowed,
+        redirect_uris=uris,
     )
     return NewClient(client, secret)
 
@@ -185,29 +208,44 @@ def client_authenticate(*, client_id: str, client_secret: str) -> ApiClient:
 
 # --- customer tokens -------------------------------------------------------------------------
 
+
 def _customer_require_active(customer_user: CustomerUser) -> None:
     if not customer_user.is_active:
         raise PermissionDenied("customer_disabled", _("该客户账户已停用。"))
 
 
-def _customer_tokens_issue(*, client: ApiClient, customer_user: CustomerUser, family: uuid.UUID,
-                           grant_type: str) -> TokenGrant:
+def _customer_tokens_issue(
+    *, client: ApiClient, customer_user: CustomerUser, family: uuid.UUID, grant_type: str
+) -> TokenGrant:
     """Write a new access + refresh pair. Runs inside the caller's transaction."""
     now = timezone.now()
     access_token = _new_credential(ACCESS_TOKEN_PREFIX)
     refresh_token = _new_credential(REFRESH_TOKEN_PREFIX)
     AccessToken.objects.create(
-        token_hash=token_digest(access_token), client=client, customer_user=customer_user, family=family,
-        created_at=now, expires_at=now + timedelta(seconds=settings.ACCESS_TOKEN_SECONDS),
+        token_hash=token_digest(access_token),
+        client=client,
+        customer_user=customer_user,
+        family=family,
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.ACCESS_TOKEN_SECONDS),
     )
     RefreshToken.objects.create(
-        token_hash=token_digest(refresh_token), client=client, customer_user=customer_user, family=family,
-        created_at=now, expires_at=now + timedelta(days=settings.REFRESH_TOKEN_DAYS),
+        token_hash=token_digest(refresh_token),
+        client=client,
+        customer_user=customer_user,
+        family=family,
+        created_at=now,
+        expires_at=now + timedelta(days=settings.REFRESH_TOKEN_DAYS),
     )
-    event_record(kinds.TOKEN_ISSUED, channel=Channel.APP, customer_user_id=customer_user.pk,
-                 payload={"client_id": client.client_id, "grant_type": grant_type})
-    return TokenGrant(access_token=access_token, refresh_token=refresh_token,
-                      expires_in=settings.ACCESS_TOKEN_SECONDS)
+    event_record(
+        kinds.TOKEN_ISSUED,
+        channel=Channel.APP,
+        customer_user_id=customer_user.pk,
+        payload={"client_id": client.client_id, "grant_type": grant_type},
+    )
+    return TokenGrant(
+        access_token=access_token, refresh_token=refresh_token, expires_in=settings.ACCESS_TOKEN_SECONDS
+    )
 
 
 def _family_revoke(family: uuid.UUID, *, reason: RevokeReason) -> None:
@@ -216,17 +254,23 @@ def _family_revoke(family: uuid.UUID, *, reason: RevokeReason) -> None:
     with transaction.atomic():
         refresh = RefreshToken.objects.filter(family=family).select_related("client").first()
         for model in (RefreshToken, AccessToken):
-            model.objects.filter(family=family, revoked_at__isnull=True).update(revoked_at=now,
-                                                                                revoke_reason=reason)
+            model.objects.filter(family=family, revoked_at__isnull=True).update(
+                revoked_at=now, revoke_reason=reason
+            )
         if refresh is not None:
-            event_record(kinds.TOKENS_REVOKED, channel=Channel.APP, customer_user_id=refresh.customer_user_id,
-                         payload={"client_id": refresh.client.client_id, "reason": reason})
+            event_record(
+                kinds.TOKENS_REVOKED,
+                channel=Channel.APP,
+                customer_user_id=refresh.customer_user_id,
+                payload={"client_id": refresh.client.client_id, "reason": reason},
+            )
     if reason != RevokeReason.CLIENT:
         security_log.warning("token family revoked", extra={"family": str(family), "reason": reason})
 
 
-def app_login_code_issue(*, customer_user: CustomerUser, client: ApiClient | str,
-                         code_challenge: str = "") -> str:
+def app_login_code_issue(
+    *, customer_user: CustomerUser, client: ApiClient | str, code_challenge: str = ""
+) -> str:
     """A single-use code the app exchanges for tokens, valid APP_LOGIN_CODE_SECONDS.
 
     ``client`` is the app's :class:`ApiClient` or its ``client_id`` string (an active client of
@@ -240,13 +284,19 @@ def app_login_code_issue(*, customer_user: CustomerUser, client: ApiClient | str
     _customer_require_active(customer_user)
     code_challenge = (code_challenge or "").strip()
     if code_challenge and not _PKCE_CHALLENGE_RE.fullmatch(code_challenge):
-        raise ApplicationError("invalid_code_challenge", _("code_challenge 应为 43 位 base64url（S256）。"),
-                               field="code_challenge")
+        raise ApplicationError(
+            "invalid_code_challenge",
+            _("code_challenge 应为 43 位 base64url（S256）。"),
+            field="code_challenge",
+        )
     code = _new_credential(LOGIN_CODE_PREFIX)
     now = timezone.now()
     AppLoginCode.objects.create(
-        code_hash=token_digest(code), client=client, customer_user=customer_user,
-        code_challenge=code_challenge, created_at=now,
+        code_hash=token_digest(code),
+        client=client,
+        customer_user=customer_user,
+        code_challenge=code_challenge,
+        created_at=now,
         expires_at=now + timedelta(seconds=settings.APP_LOGIN_CODE_SECONDS),
     )
     return code
@@ -264,20 +314,22 @@ def login_code_exchange(*, code: str, client_id: str, code_verifier: str = "") -
     code = (code or "").strip()
     login = None
     if code.startswith(LOGIN_CODE_PREFIX) and len(code) <= MAX_CREDENTIAL_LENGTH:
-        login = AppLoginCode.objects.select_related("customer_user").filter(
-            code_hash=token_digest(code)
-        ).first()
+        login = (
+            AppLoginCode.objects.select_related("customer_user").filter(code_hash=token_digest(code)).first()
+        )
     if login is None or login.client_id != client.pk:
         raise ApplicationError("login_code_invalid", _("登录码无效。"), field="code")
     if login.used_at is not None:
         _family_revoke(login.family, reason=RevokeReason.CODE_REUSE)
-        raise ApplicationError("login_code_used", _("登录码已使用；以它签发的令牌已全部吊销，请重新登录。"),
-                               field="code")
+        raise ApplicationError(
+            "login_code_used", _("登录码已使用；以它签发的令牌已全部吊销，请重新登录。"), field="code"
+        )
     if login.expires_at <= timezone.now():
         raise ApplicationError("login_code_expired", _("登录码已过期，请重新登录。"), field="code")
     if login.code_challenge and not _pkce_matches(code_verifier, login.code_challenge):
-        raise ApplicationError("code_verifier_invalid", _("code_verifier 与 code_challenge 不匹配。"),
-                               field="code_verifier")
+        raise ApplicationError(
+            "code_verifier_invalid", _("code_verifier 与 code_challenge 不匹配。"), field="code_verifier"
+        )
     _customer_require_active(login.customer_user)
     family = uuid.uuid4()
     with transaction.atomic():
@@ -286,13 +338,18 @@ def login_code_exchange(*, code: str, client_id: str, code_verifier: str = "") -
             used_at=timezone.now(), family=family
         )
         if spent:
-            return _customer_tokens_issue(client=client, customer_user=login.customer_user, family=family,
-                                          grant_type="authorization_code")
+            return _customer_tokens_issue(
+                client=client,
+                customer_user=login.customer_user,
+                family=family,
+                grant_type="authorization_code",
+            )
     # Lost a race with another exchange of the same code: a copy is in other hands, as above.
     login.refresh_from_db(fields=["family"])
     _family_revoke(login.family, reason=RevokeReason.CODE_REUSE)
-    raise ApplicationError("login_code_used", _("登录码已使用；以它签发的令牌已全部吊销，请重新登录。"),
-                           field="code")
+    raise ApplicationError(
+        "login_code_used", _("登录码已使用；以它签发的令牌已全部吊销，请重新登录。"), field="code"
+    )
 
 
 def sms_code_exchange(*, phone: str, code: str, client_id: str) -> TokenGrant:
@@ -304,14 +361,17 @@ def sms_code_exchange(*, phone: str, code: str, client_id: str) -> TokenGrant:
     customer_user = customer_sign_in_with_phone(phone=phone, code=code, channel=Channel.APP)
     _customer_require_active(customer_user)
     with transaction.atomic():
-        return _customer_tokens_issue(client=client, customer_user=customer_user, family=uuid.uuid4(),
-                                      grant_type="sms_code")
+        return _customer_tokens_issue(
+            client=client, customer_user=customer_user, family=uuid.uuid4(), grant_type="sms_code"
+        )
 
 
 def _refresh_reused() -> ApplicationError:
-    return ApplicationError("refresh_token_reused",
-                            _("刷新令牌已被使用过；为安全起见，该登录已全部失效，请重新登录。"),
-                            field="refresh_token")
+    return ApplicationError(
+        "refresh_token_reused",
+        _("刷新令牌已被使用过；为安全起见，该登录已全部失效，请重新登录。"),
+        field="refresh_token",
+    )
 
 
 def refresh_token_rotate(*, refresh_token: str, client_id: str) -> TokenGrant:
@@ -320,26 +380,33 @@ def refresh_token_rotate(*, refresh_token: str, client_id: str) -> TokenGrant:
     refresh_token = (refresh_token or "").strip()
     row = None
     if refresh_token.startswith(REFRESH_TOKEN_PREFIX) and len(refresh_token) <= MAX_CREDENTIAL_LENGTH:
-        row = RefreshToken.objects.select_related("customer_user").filter(
-            token_hash=token_digest(refresh_token)
-        ).first()
+        row = (
+            RefreshToken.objects.select_related("customer_user")
+            .filter(token_hash=token_digest(refresh_token))
+            .first()
+        )
     if row is None or row.client_id != client.pk:
         raise ApplicationError("refresh_token_invalid", _("刷新令牌无效。"), field="refresh_token")
     if row.revoked_at is not None:
-        raise ApplicationError("refresh_token_revoked", _("刷新令牌已吊销，请重新登录。"), field="refresh_token")
+        raise ApplicationError(
+            "refresh_token_revoked", _("刷新令牌已吊销，请重新登录。"), field="refresh_token"
+        )
     if row.rotated_at is not None:
         _family_revoke(row.family, reason=RevokeReason.REFRESH_REUSE)
         raise _refresh_reused()
     if row.expires_at <= timezone.now():
-        raise ApplicationError("refresh_token_expired", _("刷新令牌已过期，请重新登录。"), field="refresh_token")
+        raise ApplicationError(
+            "refresh_token_expired", _("刷新令牌已过期，请重新登录。"), field="refresh_token"
+        )
     _customer_require_active(row.customer_user)
     with transaction.atomic():
         rotated = RefreshToken.objects.filter(
             pk=row.pk, rotated_at__isnull=True, revoked_at__isnull=True
         ).update(rotated_at=timezone.now())
         if rotated:
-            return _customer_tokens_issue(client=client, customer_user=row.customer_user, family=row.family,
-                                          grant_type="refresh_token")
+            return _customer_tokens_issue(
+                client=client, customer_user=row.customer_user, family=row.family, grant_type="refresh_token"
+            )
     # Lost a race with another use of the same token: that is reuse as well.
     _family_revoke(row.family, reason=RevokeReason.REFRESH_REUSE)
     raise _refresh_reused()
@@ -347,9 +414,11 @@ def refresh_token_rotate(*, refresh_token: str, client_id: str) -> TokenGrant:
 
 # --- partner tokens --------------------------------------------------------------------------
 
+
 @transaction.atomic
-def partner_token_issue(*, client_id: str, client_secret: str,
-                        scope: str | list[str] | None = None) -> TokenGrant:
+def partner_token_issue(
+    *, client_id: str, client_secret: str, scope: str | list[str] | None = None
+) -> TokenGrant:
     """``client_credentials`` grant. Asking for no scope grants all the client's allowed scopes;
     asking for one it is not allowed is refused rather than silently narrowed."""
     client = client_authenticate(client_id=client_id, client_secret=client_secret)
@@ -358,24 +427,33 @@ def partner_token_issue(*, client_id: str, client_secret: str,
     requested = scopes_parse(scope)
     not_allowed = sorted(set(requested) - set(client.allowed_scopes))
     if not_allowed:
-        raise ApplicationError("invalid_scope",
-                               _("该客户端未获授权的权限范围：%(scopes)s。") % {"scopes": ", ".join(not_allowed)},
-                               field="scope")
+        raise ApplicationError(
+            "invalid_scope",
+            _("该客户端未获授权的权限范围：%(scopes)s。") % {"scopes": ", ".join(not_allowed)},
+            field="scope",
+        )
     granted = requested or sorted(client.allowed_scopes)
     access_token = _new_credential(ACCESS_TOKEN_PREFIX)
     now = timezone.now()
     AccessToken.objects.create(
-        token_hash=token_digest(access_token), client=client, scopes=granted, created_at=now,
+        token_hash=token_digest(access_token),
+        client=client,
+        scopes=granted,
+        created_at=now,
         expires_at=now + timedelta(seconds=settings.ACCESS_TOKEN_SECONDS),
     )
-    event_record(kinds.TOKEN_ISSUED, channel=Channel.API,
-                 payload={"client_id": client.client_id, "grant_type": "client_credentials",
-                          "scopes": granted})
-    return TokenGrant(access_token=access_token, expires_in=settings.ACCESS_TOKEN_SECONDS,
-                      scope=" ".join(granted))
+    event_record(
+        kinds.TOKEN_ISSUED,
+        channel=Channel.API,
+        payload={"client_id": client.client_id, "grant_type": "client_credentials", "scopes": granted},
+    )
+    return TokenGrant(
+        access_token=access_token, expires_in=settings.ACCESS_TOKEN_SECONDS, scope=" ".join(granted)
+    )
 
 
 # --- revocation ------------------------------------------------------------------------------
+
 
 def token_revoke(*, token: str) -> None:
     """Revoke an access token (just it) or a refresh token (its whole family).
@@ -391,15 +469,38 @@ def token_revoke(*, token: str) -> None:
         if row is not None:
             _family_revoke(row.family, reason=RevokeReason.CLIENT)
     elif token.startswith(ACCESS_TOKEN_PREFIX):
-        row = AccessToken.objects.select_related("client").filter(
-            token_hash=token_digest(token), revoked_at__isnull=True
-        ).first()
+        row = (
+            AccessToken.objects.select_related("client")
+            .filter(token_hash=token_digest(token), revoked_at__isnull=True)
+            .first()
+        )
         if row is None:
             return
         with transaction.atomic():
             AccessToken.objects.filter(pk=row.pk, revoked_at__isnull=True).update(
                 revoked_at=timezone.now(), revoke_reason=RevokeReason.CLIENT
             )
-            event_record(kinds.TOKENS_REVOKED, channel=Channel.APP if row.customer_user_id else Channel.API,
-                         customer_user_id=row.customer_user_id,
-                         payload={"client_id": row.client.client_id, "reason": RevokeReason.CLIENT})
+            event_record(
+                kinds.TOKENS_REVOKED,
+                channel=Channel.APP if row.customer_user_id else Channel.API,
+                customer_user_id=row.customer_user_id,
+                payload={"client_id": row.client.client_id, "reason": RevokeReason.CLIENT},
+            )
+
+
+# --- housekeeping -----------------------------------------------------------------------------
+
+# Kept a day past expiry so a late request still gets "expired", not "unknown", in the logs.
+PURGE_AFTER_EXPIRY = timedelta(days=1)
+
+
+def tokens_purge(*, now=None) -> dict[str, int]:
+    """Delete tokens and app login codes expired for more than a day (they can never be used
+    again). Rotated refresh tokens are kept until their own expiry: presenting one before then
+    must still be recognised as reuse and revoke its family."""
+    cutoff = (now or timezone.now()) - PURGE_AFTER_EXPIRY
+    return {
+        "access_tokens": AccessToken.objects.filter(expires_at__lt=cutoff).delete()[0],
+        "refresh_tokens": RefreshToken.objects.filter(expires_at__lt=cutoff).delete()[0],
+        "app_login_codes": AppLoginCode.objects.filter(expires_at__lt=cutoff).delete()[0],
+    }

@@ -134,3 +134,14 @@ def otp_verify(*, phone: str, purpose: OtpPurpose | str, code: str, context: str
         raise ApplicationError("otp_used", _("该验证码已使用，请重新获取。"), field="code")
     challenge.consumed_at = now
     return challenge
+
+
+# Rate limits look back one hour; a day more keeps the trail for support questions
+# ("I never got the code") and no longer: each row holds a phone number.
+OTP_KEEP = timedelta(days=1, hours=1)
+
+
+def otp_challenges_purge(*, now=None) -> int:
+    """Delete challenges older than ``OTP_KEEP``; returns how many."""
+    cutoff = (now or timezone.now()) - OTP_KEEP
+    return OtpChallenge.objects.filter(created_at__lt=cutoff).delete()[0]

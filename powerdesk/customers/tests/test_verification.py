@@ -125,3 +125,15 @@ def test_a_new_code_replaces_the_previous_one():
         with pytest.raises(ApplicationError):
             otp_verify(phone=PHONE, purpose="sign_in", code=first)
     otp_verify(phone=PHONE, purpose="sign_in", code=second)
+
+
+@pytest.mark.django_db
+def test_challenges_older_than_a_day_and_an_hour_are_purged():
+    from powerdesk.customers.verification import otp_challenges_purge
+
+    otp_request(phone="13800000000", purpose="sign_in")
+    otp_request(phone="13900000000", purpose="sign_in")
+    OtpChallenge.objects.filter(phone="13800000000").update(created_at=timezone.now() - timedelta(days=1, hours=2))
+
+    assert otp_challenges_purge() == 1
+    assert list(OtpChallenge.objects.values_list("phone", flat=True)) == ["13900000000"]
