@@ -69,3 +69,16 @@ def test_search_results_query_count_does_not_grow_with_results(agent_a, company,
     assert "找到 30 户" in html
     with django_assert_max_num_queries(5):
         results(client, "赵")
+
+
+def test_a_long_result_list_says_it_shows_only_the_first_fifty(agent_a, account_a):
+    for n in range(2, 53):  # 张三 plus 51 more 张… : 52 matches
+        make_account(number=f"{n:010d}", unit=account_a.supply_unit, holder_name=f"张{n}", phone=f"139{n:08d}")
+    html = results(client_for(agent_a), "张")
+    assert "仅显示前 50 户" in html and "请输入更完整的户名" in html
+    assert html.count('href="/console/customers/00') == 50
+
+
+def test_a_short_result_list_gives_the_count(agent_a, account_a):
+    html = results(client_for(agent_a), "张")
+    assert "找到 1 户" in html and "仅显示前" not in html

@@ -23,17 +23,30 @@ from powerdesk.privacy.services import pii_access_record
 from powerdesk.staff.roles import Perm
 
 
+SEARCH_SHOWN = 50
+
+
 @require_GET
 @requires(Perm.CUSTOMER_SEARCH)
 def customer_search(request: HttpRequest) -> HttpResponse:
     form = CustomerSearchForm(request.GET)
     query = form.cleaned_data["q"] if form.is_valid() else ""
-    rows, error = [], ""
+    rows, error, truncated = [], "", False
     try:
-        rows = search_rows(account_search(staff=request.user, query=query))
+        # One row more than shown tells whether the list is cut short.
+        found = list(account_search(staff=request.user, query=query, limit=SEARCH_SHOWN + 1))
+        truncated = len(found) > SEARCH_SHOWN
+        rows = search_rows(found[:SEARCH_SHOWN])
     except ApplicationError as exc:
         error = exc.message
-    context = {"form": form, "query": query, "rows": rows, "error": error}
+    context = {
+        "form": form,
+        "query": query,
+        "rows": rows,
+        "error": error,
+        "truncated": truncated,
+        "shown": SEARCH_SHOWN,
+    }
     return render_page(
         request, "console/customers/search.html", context, partial="console/_partials/search_results.html"
     )
