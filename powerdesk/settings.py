@@ -16,6 +16,7 @@ from powerdesk.core.env import (
     env_choice,
     env_int,
     env_list,
+    env_networks,
     env_str,
     secret_from_env_or_file,
 )
@@ -28,6 +29,8 @@ VAR_DIR = Path(env_str("POWERDESK_VAR_DIR", str(PROJECT_DIR / "var"))).resolve()
 DEBUG = env_bool("POWERDESK_DEBUG", False)
 SECRET_KEY = secret_from_env_or_file("POWERDESK_SECRET_KEY", VAR_DIR / "secret_key")
 ALLOWED_HOSTS = env_list("POWERDESK_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+# Reverse proxies whose X-Forwarded-For we believe (core/http.py); none by default.
+TRUSTED_PROXIES = env_networks("POWERDESK_TRUSTED_PROXIES", [])
 CSRF_TRUSTED_ORIGINS = env_list("POWERDESK_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [

@@ -7,13 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from powerdesk.core.exceptions import ApplicationError
+from powerdesk.core.http import client_ip
 from powerdesk.privacy.models import PersonalDataAccess
-
-
-def client_ip(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def pii_access_record(
