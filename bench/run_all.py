@@ -23,6 +23,8 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
 BENCHMARKS = ["demo_generation", "payments_chaos", "billing_import", "wechat_protocol", "keyword_rules"]
+BENCHMARKS.append("wechat_mass_send")  # 1,000,000 openids; --smoke: 5,000 with a kill and resume
+BENCHMARKS.append("wechat_callback_load")  # P1: 300 msg/s safe-mode callback, ours vs wechatpy; --smoke: 10 msg/s
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -57,9 +57,14 @@ INSTALLED_APPS = [
     "powerdesk.payments",
     "powerdesk.content",
     "powerdesk.access",
+    "powerdesk.consent",  # marketing opt-in/opt-out per channel address (docs/sms-business-hall.md)
     "powerdesk.channels.sms",
     "powerdesk.channels.wechat_store",
     "powerdesk.conversations",
+    "powerdesk.channels.alipay",  # label channel_alipay: the life account gateway and its API client
+    "powerdesk.broadcasts",  # WeChat mass messaging (群发), docs/broadcasts.md
+    "powerdesk.menus",  # the WeChat custom menu: draft, preview, publish (docs/menus.md)
+    "powerdesk.channel_stats",  # WeChat statistics: our figures beside WeChat's datacube (docs/channel-statistics.md)
     # faces
     "powerdesk.console",
     "powerdesk.portal",
@@ -104,8 +109,22 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 SQLITE_PATH = Path(env_str("POWERDESK_SQLITE_PATH", str(VAR_DIR / "powerdesk.sqlite3")))
 DATABASE_URL = env_str("DATABASE_URL", "")
+# A connection pool per process on PostgreSQL: under ASGI every sync view runs in a fresh thread,
+# so Django's per-thread persistent connections are never reused — each request would open (and
+# PostgreSQL fork) a new session. Measured with bench/wechat_callback_load.py (docs/performance.md).
+# POWERDESK_DB_POOL=false falls back to persistent per-thread connections.
+DB_POOL = env_bool("POWERDESK_DB_POOL", True)
+DB_POOL_MAX_SIZE = env_int("POWERDESK_DB_POOL_MAX_SIZE", 16, minimum=2, maximum=500)
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    if DB_POOL:
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 2,
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": 10,  # waiting for a free connection longer than this is an error
+        }
+    else:
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 else:
     DATABASES = {
         "default": {
@@ -217,7 +236,7 @@ OTP_MAX_PER_IP_PER_HOUR = env_int("POWERDESK_OTP_MAX_PER_IP_PER_HOUR", 30, minim
 SMS_BACKEND = env_choice(
     "POWERDESK_SMS_BACKEND",
     "outbox",
-    {"outbox", "aliyun"},
+    {"outbox", "aliyun", "tencent"},
 )
 SMS_SIGN_NAME = env_str("POWERDESK_SMS_SIGN_NAME", "示范供电")
 # Alibaba Cloud SMS (POWERDESK_SMS_BACKEND=aliyun); see powerdesk/channels/sms/protocol.py.
@@ -280,6 +299,108 @@ def _sms_aliyun_templates() -> dict[str, str]:
 
 
 SMS_ALIYUN_TEMPLATES = _sms_aliyun_templates()
+
+# Tencent Cloud SMS (POWERDESK_SMS_BACKEND=tencent): SendSms 2021-01-11 with TC3-HMAC-SHA256;
+# see powerdesk/channels/sms/tencent_protocol.py and docs/sms-business-hall.md.
+SMS_TENCENT_ENDPOINT = env_str("POWERDESK_SMS_TENCENT_ENDPOINT", "https://sms.tencentcloudapi.com/").strip()
+SMS_TENCENT_REGION = env_str("POWERDESK_SMS_TENCENT_REGION", "ap-guangzhou").strip()
+SMS_TENCENT_SECRET_ID = env_str("POWERDESK_SMS_TENCENT_SECRET_ID", "").strip()
+SMS_TENCENT_SECRET_KEY = env_str("POWERDESK_SMS_TENCENT_SECRET_KEY", "").strip()
+SMS_TENCENT_SDK_APP_ID = env_str("POWERDESK_SMS_TENCENT_SDK_APP_ID", "").strip()
+SMS_TENCENT_TIMEOUT_SECONDS = env_int("POWERDESK_SMS_TENCENT_TIMEOUT_SECONDS", 5, minimum=1, maximum=30)
+
+
+def _sms_tencent_templates() -> dict[str, str]:
+    """Our template key → Tencent's approved TemplateId, from "otp:1234567,hall_reply:1234568".
+
+    Also refuses, at start-up, an endpoint, region or tencent backend that could never send.
+    """
+    import re
+    from urllib.parse import urlsplit
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    ids: dict[str, str] = {}
+    for item in env_list("POWERDESK_SMS_TENCENT_TEMPLATES", []):
+        key, sep, template_id = (part.strip() for part in item.partition(":"))
+        if not (sep and re.fullmatch(r"[a-z][a-z0-9_.]*", key) and re.fullmatch(r"[0-9]{1,20}", template_id)):
+            raise ImproperlyConfigured(
+                f"POWERDESK_SMS_TENCENT_TEMPLATES: {item!r} is not key:TemplateId (e.g. otp:1234567)"
+            )
+        if key in ids:
+            raise ImproperlyConfigured(f"POWERDESK_SMS_TENCENT_TEMPLATES: {key!r} is given twice")
+        ids[key] = template_id
+    endpoint = urlsplit(SMS_TENCENT_ENDPOINT)
+    # Plain HTTP only to a local fake: requests carry phone numbers and codes.
+    local = endpoint.hostname in {"127.0.0.1", "localhost", "::1"}
+    secure = endpoint.scheme == "https" or (endpoint.scheme == "http" and local)
+    if not (secure and endpoint.hostname) or endpoint.query or endpoint.fragment:
+        raise ImproperlyConfigured(
+            f"POWERDESK_SMS_TENCENT_ENDPOINT={SMS_TENCENT_ENDPOINT!r}: expected an https:// URL "
+            "(http:// only for 127.0.0.1 or localhost), without query or fragment"
+        )
+    if not re.fullmatch(r"[a-z]+-[a-z]+", SMS_TENCENT_REGION):
+        raise ImproperlyConfigured(
+            f"POWERDESK_SMS_TENCENT_REGION={SMS_TENCENT_REGION!r}: expected a region such as ap-guangzhou"
+        )
+    if SMS_TENCENT_SDK_APP_ID and not re.fullmatch(r"[0-9]{6,20}", SMS_TENCENT_SDK_APP_ID):
+        raise ImproperlyConfigured(
+            f"POWERDESK_SMS_TENCENT_SDK_APP_ID={SMS_TENCENT_SDK_APP_ID!r}: expected the digits of an "
+            "SmsSdkAppId such as 1400006666"
+        )
+    if SMS_BACKEND == "tencent":
+        missing = [
+            name
+            for name, value in (
+                ("POWERDESK_SMS_TENCENT_SECRET_ID", SMS_TENCENT_SECRET_ID),
+                ("POWERDESK_SMS_TENCENT_SECRET_KEY", SMS_TENCENT_SECRET_KEY),
+                ("POWERDESK_SMS_TENCENT_SDK_APP_ID", SMS_TENCENT_SDK_APP_ID),
+                ("POWERDESK_SMS_TENCENT_TEMPLATES", ids),
+                ("POWERDESK_SMS_SIGN_NAME", SMS_SIGN_NAME.strip()),
+            )
+            if not value
+        ]
+        if missing:
+            raise ImproperlyConfigured(f"POWERDESK_SMS_BACKEND=tencent needs {', '.join(missing)}")
+    return ids
+
+
+SMS_TENCENT_TEMPLATES = _sms_tencent_templates()
+
+# The SMS business hall (短信营业厅): the inbound webhook /channels/sms/inbound/<aliyun|tencent>/,
+# HMAC-signed by the relay in front of it (docs/sms-business-hall.md). The secret comes from the
+# environment, or is generated once into var/ for the demo; at least 32 characters.
+SMS_INBOUND_ENABLED = env_bool("POWERDESK_SMS_INBOUND_ENABLED", True)
+SMS_INBOUND_SECRET = secret_from_env_or_file("POWERDESK_SMS_INBOUND_SECRET", VAR_DIR / "sms_inbound_secret")
+# The previous secret, accepted too while a relay switches over (empty: none).
+SMS_INBOUND_SECRET_PREVIOUS = env_str("POWERDESK_SMS_INBOUND_SECRET_PREVIOUS", "").strip()
+SMS_INBOUND_WINDOW_SECONDS = env_int("POWERDESK_SMS_INBOUND_WINDOW_SECONDS", 300, minimum=30, maximum=3600)
+# Where links in SMS replies point (https://host); empty: the origin the webhook was called on.
+SMS_H5_BASE_URL = env_str("POWERDESK_SMS_H5_BASE_URL", "").strip().rstrip("/")
+# Tencent Cloud refuses URLs inside template variables: off renders a link as its title only.
+SMS_REPLY_LINKS = env_bool("POWERDESK_SMS_REPLY_LINKS", True)
+
+
+def _sms_inbound_check() -> None:
+    from urllib.parse import urlsplit
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    for name, secret in (
+        ("POWERDESK_SMS_INBOUND_SECRET", SMS_INBOUND_SECRET),
+        ("POWERDESK_SMS_INBOUND_SECRET_PREVIOUS", SMS_INBOUND_SECRET_PREVIOUS),
+    ):
+        if secret and len(secret.strip()) < 32:
+            raise ImproperlyConfigured(f"{name}: at least 32 characters (a random secret, not a password)")
+    if SMS_H5_BASE_URL:
+        parts = urlsplit(SMS_H5_BASE_URL)
+        if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
+            raise ImproperlyConfigured(
+                f"POWERDESK_SMS_H5_BASE_URL={SMS_H5_BASE_URL!r}: expected an origin such as https://h5.example.cn"
+            )
+
+
+_sms_inbound_check()
 
 # --- WeChat Official Account API client (powerdesk/channels/wechat_store; docs/wechat-api.md) --
 # Point both at the local fake (python -m powerdesk.channels.wechat_store.fake_server) in the demo.
@@ -455,3 +576,81 @@ _payments_check()
 CONVERSATIONS_MAX_REGEX_RULES = env_int("POWERDESK_CONVERSATIONS_MAX_REGEX_RULES", 50, minimum=0, maximum=500)
 # Answer "success" at once and send every reply through the customer-service API instead.
 WECHAT_CALLBACK_DEFER_REPLIES = env_bool("POWERDESK_WECHAT_CALLBACK_DEFER_REPLIES", False)
+# Staff may answer a follower through the customer-service API only this many hours after the
+# follower's last message, menu click or subscription (WeChat's window is 48 h; docs/inbox.md).
+WECHAT_CS_WINDOW_HOURS = env_int("POWERDESK_WECHAT_CS_WINDOW_HOURS", 48, minimum=1, maximum=48)
+
+# --- WeChat OAuth2 sign-in for the H5 pages (docs/wechat-oauth.md) ------------------------------
+# The Official Account (WeChatAccount slug) whose web authorisation signs customers in; empty:
+# none, and only /h5/wechat/login/?account=<slug> starts it. `powerdesk demo` sets "demo".
+WECHAT_OAUTH_ACCOUNT = env_str("POWERDESK_WECHAT_OAUTH_ACCOUNT", "").strip()
+# Inside WeChat's browser (User-Agent "MicroMessenger"), send a visitor who is not signed in
+# through OAuth2 before the phone sign-in page.
+WECHAT_OAUTH_AUTO = env_bool("POWERDESK_WECHAT_OAUTH_AUTO", True)
+# How long an authorisation `state` (single use, bound to the session) stays valid.
+WECHAT_OAUTH_STATE_SECONDS = env_int("POWERDESK_WECHAT_OAUTH_STATE_SECONDS", 300, minimum=30, maximum=3600)
+
+
+def _wechat_oauth_check() -> None:
+    import re
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    if WECHAT_OAUTH_ACCOUNT and not re.fullmatch(r"[-a-zA-Z0-9_]{1,32}", WECHAT_OAUTH_ACCOUNT):
+        raise ImproperlyConfigured(
+            f"POWERDESK_WECHAT_OAUTH_ACCOUNT={WECHAT_OAUTH_ACCOUNT!r}: expected a WeChat account slug"
+        )
+
+
+_wechat_oauth_check()
+
+# --- Demo: the fake WeChat API and the follower simulator (docs/demo.md) ------------------------
+# `powerdesk demo` runs the fake WeChat API (api.weixin.qq.com + open.weixin.qq.com) here and
+# points the client settings at it; loopback only (its control endpoints have no password).
+DEMO_WECHAT_FAKE_ENABLED = env_bool("POWERDESK_DEMO_WECHAT_FAKE", True)
+DEMO_WECHAT_FAKE_URL = env_str("POWERDESK_DEMO_WECHAT_FAKE_URL", "http://127.0.0.1:8703").strip()
+# Simulated followers sending traffic through the real callback: messages per minute (0: off).
+DEMO_FOLLOWER_RATE_PER_MINUTE = env_int("POWERDESK_DEMO_FOLLOWER_RATE", 4, minimum=0, maximum=600)
+DEMO_FOLLOWERS = env_int("POWERDESK_DEMO_FOLLOWERS", 200, minimum=2, maximum=100_000)
+# The fake Alipay open-platform gateway of the demo life account (port from its gateway URL).
+DEMO_ALIPAY_FAKE_ENABLED = env_bool("POWERDESK_DEMO_ALIPAY_FAKE", True)
+
+
+def _demo_wechat_fake_check() -> None:
+    from urllib.parse import urlsplit
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    parts = urlsplit(DEMO_WECHAT_FAKE_URL)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme != "http" or parts.hostname not in {"127.0.0.1", "localhost"} or not port:
+        raise ImproperlyConfigured(
+            f"POWERDESK_DEMO_WECHAT_FAKE_URL={DEMO_WECHAT_FAKE_URL!r}: expected http://127.0.0.1:<port> "
+            "(the fake binds to loopback only)"
+        )
+
+
+_demo_wechat_fake_check()
+
+
+# --- WeChat mass messaging, 群发 (docs/broadcasts.md) --------------------------------------------
+# Our own count of mass sends per Official Account, per Beijing calendar day and month (a
+# broadcast counts once however many chunks it takes). WeChat's own limit (a service account
+# reaches each follower 4 times a calendar month) still applies and answers errcode 45028.
+BROADCAST_QUOTA_PER_DAY = env_int("POWERDESK_BROADCAST_QUOTA_PER_DAY", 1, minimum=1, maximum=1000)
+BROADCAST_QUOTA_PER_MONTH = env_int("POWERDESK_BROADCAST_QUOTA_PER_MONTH", 4, minimum=1, maximum=10000)
+# Openids per mass/send call: WeChat takes 2–10,000; chunks are balanced, so none has fewer than 2.
+BROADCAST_CHUNK_SIZE = env_int("POWERDESK_BROADCAST_CHUNK_SIZE", 10_000, minimum=4, maximum=10_000)
+# A worker that claims a chunk holds it this long; after that another worker may resend it (under
+# the same clientmsgid, so WeChat delivers it once). Longer than one API call with its retry.
+BROADCAST_CHUNK_LEASE_SECONDS = env_int("POWERDESK_BROADCAST_CHUNK_LEASE_SECONDS", 120, minimum=5, maximum=3600)
+# Transient failures (timeouts, system busy) of one chunk before it is marked failed.
+BROADCAST_MAX_ATTEMPTS = env_int("POWERDESK_BROADCAST_MAX_ATTEMPTS", 5, minimum=1, maximum=50)
+# A submitted chunk without WeChat's MASSSENDJOBFINISH after this many minutes is asked about
+# with mass/get by `powerdesk broadcast_resume`.
+BROADCAST_REPORT_WAIT_MINUTES = env_int("POWERDESK_BROADCAST_REPORT_WAIT_MINUTES", 30, minimum=1, maximum=1440)
+# The cover image material (thumb_media_id) that articles broadcasts use unless one is given.
+BROADCAST_THUMB_MEDIA_ID = env_str("POWERDESK_BROADCAST_THUMB_MEDIA_ID", "").strip()

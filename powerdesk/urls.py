@@ -15,4 +15,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", RedirectView.as_view(url="/console/", permanent=False)),
     path("channels/wechat/", include("powerdesk.channels.wechat.urls")),
+    path("channels/sms/", include("powerdesk.channels.sms.urls")),
+    path("channels/alipay/", include("powerdesk.channels.alipay.urls")),
 ]

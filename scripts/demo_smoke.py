@@ -3,8 +3,9 @@
 In a temporary var dir (so a fresh SQLite database and keys): runs ``powerdesk demo --customers
 200 --port <free port>``, waits for /healthz to answer 200, checks /console/login/ answers 200,
 sends SIGINT, and requires exit status 0 within 20 s with every child (web server, worker…)
-gone, checked by the pids the supervisor printed. The payment sandbox child gets a free port
-(POWERDESK_PAYMENTS_SANDBOX_URL). Prints one JSON line; exits 1 on failure.
+gone, checked by the pids the supervisor printed. The payment sandbox and the fake WeChat API
+children get free ports (POWERDESK_PAYMENTS_SANDBOX_URL, POWERDESK_DEMO_WECHAT_FAKE_URL); the fake
+WeChat API must answer at the URL the supervisor printed. Prints one JSON line; exits 1 on failure.
 """
 
 from __future__ import annotations
@@ -58,11 +59,29 @@ def alive(pid: int) -> bool:
         return False
 
 
+def _wait_for_followers(fake_url: str, *, minimum: int, timeout: float) -> int:
+    """How many followers the fake WeChat API knows, once it knows ``minimum`` (or time is up)."""
+    deadline, count = time.monotonic() + timeout, 0
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{fake_url}/_fake/followers", timeout=5) as response:  # noqa: S310
+                count = len(json.loads(response.read())["followers"])
+        except (urllib.error.URLError, OSError, ValueError, KeyError):
+            count = 0
+        if count >= minimum:
+            break
+        time.sleep(0.5)
+    return count
+
+
 def main() -> int:
     port = free_port()
     sandbox_port = free_port()
     while sandbox_port == port:
         sandbox_port = free_port()
+    wechat_port = free_port()
+    while wechat_port in (port, sandbox_port):
+        wechat_port = free_port()
     base = f"http://127.0.0.1:{port}"
     result: dict = {"check": "demo_smoke", "ok": False, "port": port}
     output: list[str] = []
@@ -71,6 +90,8 @@ def main() -> int:
         env.update(POWERDESK_VAR_DIR=var_dir, POWERDESK_LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1",
                    # the payment sandbox child on a free port too, so runs never clash
                    POWERDESK_PAYMENTS_SANDBOX_URL=f"http://127.0.0.1:{sandbox_port}",
+                   # and the fake WeChat API (its follower simulator posts to the callback meanwhile)
+                   POWERDESK_DEMO_WECHAT_FAKE_URL=f"http://127.0.0.1:{wechat_port}",
                    PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p))
         started = time.monotonic()
         demo = subprocess.Popen(
@@ -105,6 +126,11 @@ def _exercise(demo: subprocess.Popen, base: str, started: float, output: list[st
     login_status = http_status(f"{base}/console/login/")
     facts["console_login_status"] = login_status
     pids = {m[1]: int(m[2]) for line in list(output) if (m := re.search(r"started (\S+) \(pid (\d+)\)", line))}
+    served = dict(re.findall(r"\[supervisor\] (\S+) serving (\S+)", "".join(output)))
+    if "fake-wechat" not in served:
+        return {**facts, "error": "the supervisor printed no fake-wechat URL"}
+    # The simulator registers its followers with the fake once the web child answers.
+    facts["fake_wechat_followers"] = _wait_for_followers(served["fake-wechat"], minimum=2, timeout=30)
     facts["children"] = pids
     if not pids:
         return {**facts, "error": "the supervisor printed no child pids"}
@@ -126,6 +152,8 @@ def _exercise(demo: subprocess.Popen, base: str, started: float, output: list[st
         return {**facts, "error": f"powerdesk demo exited with {code} after SIGINT"}
     if login_status != 200:
         return {**facts, "error": f"/console/login/ answered {login_status}"}
+    if facts["fake_wechat_followers"] < 2:
+        return {**facts, "error": "the fake WeChat API has no simulated followers (simulator not running?)"}
     return facts
 
 

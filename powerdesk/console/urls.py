@@ -2,8 +2,13 @@
 
 from django.urls import path
 
+from powerdesk.broadcasts import urls_console as broadcast_urls
+from powerdesk.channel_stats import urls_console as channel_stats_urls
+from powerdesk.consent import urls_console as consent_urls
 from powerdesk.console.views import administration, auth, billing, customers, home, oversight, payments
 from powerdesk.content import urls_console as content_urls
+from powerdesk.conversations import urls_console as conversations_urls
+from powerdesk.menus import urls_console as menus_urls
 
 app_name = "console"
 urlpatterns = [
@@ -32,4 +37,9 @@ urlpatterns = [
     path("staff/", administration.staff_list, name="staff_list"),
     path("organisation/", administration.organisation, name="organisation"),
     *content_urls.urlpatterns,
+    *conversations_urls.urlpatterns,
+    *menus_urls.urlpatterns,
+    *broadcast_urls.urlpatterns,
+    *channel_stats_urls.urlpatterns,
+    *consent_urls.urlpatterns,
 ]

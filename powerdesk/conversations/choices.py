@@ -69,3 +69,11 @@ class Intent(models.TextChoices):
     MENU = "menu", _("功能菜单")
     SILENT = "silent", _("不回复")
     UNSUBSCRIBE = "unsubscribe", _("退订营销消息")
+
+
+class ConversationStatus(models.TextChoices):
+    """Where a follower's thread in the inbox (留言) stands; staff set it, a new message reopens it."""
+
+    OPEN = "open", _("待处理")
+    PENDING = "pending", _("等待客户")
+    CLOSED = "closed", _("已关闭")

@@ -8,7 +8,9 @@ Intent resolution runs in a fixed order; the first step that answers wins:
    as its text; other media → the fallback.
 2. **keyword rules** of the channel account (keywords.py: exact, contains, regex).
 3. **SMS command** — a parser registered for the channel (``command_parser_register``); the SMS
-   adapter registers one, no other channel has any.
+   adapter registers one, no other channel has any. A parser returns an ``Intent``, or an
+   ``intents.Command`` carrying arguments (the 户号 of ``CXDF 0000000001``), or None; a channel
+   may register its own help text with it, which the menu intent and the fallback then show.
 4. **knowledge base** — ``powerdesk.content``'s article search, when that app is installed.
 5. **fallback** — "not found" and the menu of keywords.
 
@@ -45,7 +47,7 @@ from powerdesk.customers.models import CustomerUser, Identity
 log = logging.getLogger(__name__)
 
 Renderer = Callable[[Reply], str]
-CommandParser = Callable[[InboundMessage], Intent | None]
+CommandParser = Callable[[InboundMessage], "Intent | intents.Command | None"]
 
 # Menu (CLICK) event keys → intents. A key spelled like an intent ("bill", "BILL") works too.
 MENU_KEYS: dict[str, Intent] = {
@@ -61,9 +63,14 @@ MENU_KEYS: dict[str, Intent] = {
 _command_parsers: dict[str, CommandParser] = {}
 
 
-def command_parser_register(channel: str, parser: CommandParser) -> None:
-    """Step 3's hook: the SMS adapter registers its command parser (CXDF, YE, TD, BZ…) here."""
+def command_parser_register(
+    channel: str, parser: CommandParser, *, menu: Callable[[], str] | None = None
+) -> None:
+    """Step 3's hook: the SMS adapter registers its command parser (CXDF, YE, TD, BZ…) here,
+    and with ``menu`` the list of its commands (shown for the menu intent and the fallback)."""
     _command_parsers[str(channel)] = parser
+    if menu is not None:
+        intents.channel_menu_register(channel, menu)
 
 
 # --- the entry point ---------------------------------------------------------------------------
@@ -197,8 +204,12 @@ def rule_reply(rule: KeywordRule, request: intents.IntentRequest) -> Reply:
 
 def _command_reply(message: InboundMessage, text: str, request: intents.IntentRequest) -> Reply | None:
     parser = _command_parsers.get(str(message.channel))
-    intent = parser(message) if parser is not None else None
-    return intents.answer(intent, request) if intent is not None else None
+    parsed = parser(message) if parser is not None else None
+    if parsed is None:
+        return None
+    if isinstance(parsed, intents.Command):
+        return intents.answer(parsed.intent, replace(request, command=parsed))
+    return intents.answer(parsed, request)
 
 
 def _article_search():
@@ -247,8 +258,14 @@ def _knowledge_base_reply(message: InboundMessage, text: str, request: intents.I
 
 
 def fallback_reply(message: InboundMessage) -> Reply:
+    """The account's own default reply (关键词回复 → 默认回复) when staff set one, else ours."""
+    from powerdesk.conversations.selectors import fallback_text_for
+
+    custom = fallback_text_for(channel=message.channel, channel_account=message.channel_account)
+    if custom:
+        return Reply.text_reply(custom, intent="fallback")
     if message.kind in (MessageKind.TEXT, MessageKind.VOICE):
         lead = _("抱歉，暂时没有找到与您的问题相关的内容。")
     else:
         lead = _("已收到您的消息。")
-    return Reply.text_reply(lead + "\n\n" + intents.menu_text(), intent="fallback")
+    return Reply.text_reply(lead + "\n\n" + intents.menu_text(message.channel), intent="fallback")

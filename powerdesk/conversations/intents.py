@@ -4,10 +4,18 @@ Account data (bill, balance, pay link) is answered only from the accounts active
 sender's customer user (``billing.reads.customer_accounts``); a sender we do not know, or who has
 no bound account, gets the H5 binding link and nothing else. The intents whose systems do not
 exist yet (outage notices, repair tickets) say so plainly instead of inventing an answer.
+
+A command (engine step 3, e.g. the SMS ``CXDF 0000000001``) reaches its handler as a
+``Command`` on the request: it asks about **one** account — the 户号 it names (which must be
+bound to the sender), the only bound one, or, for a bill when the sender has several, a list to
+choose from. The unsubscribe intent (``TD``) is the one handler that writes: it records the
+opt-out in the consent registry (``powerdesk.consent``) inside the engine's transaction, so a
+retried message changes nothing twice.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,14 +24,37 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from powerdesk.billing.choices import BillStatus
-from powerdesk.billing.reads import account_balance, customer_accounts, fen_to_yuan
+from powerdesk.billing.reads import (
+    account_balance,
+    account_get_for_customer,
+    customer_accounts,
+    fen_to_yuan,
+)
 from powerdesk.billing.selectors import bills_with_status
+from powerdesk.consent.choices import ConsentPurpose, ConsentSource
+from powerdesk.consent.services import consent_opt_out
 from powerdesk.conversations.choices import Intent, ReplyKind
 from powerdesk.conversations.messages import ChannelContext, InboundMessage, Link, Reply
+from powerdesk.core.exceptions import ApplicationError
 from powerdesk.customers.models import Account, CustomerUser
+
+log = logging.getLogger(__name__)
 
 HOTLINE = "95598"
 MAX_ACCOUNTS_IN_REPLY = 5  # a follower bound to more sees the first five and a link to all
+
+
+@dataclass(frozen=True)
+class Command:
+    """What a command parser (engine step 3) understood: an intent and its arguments.
+
+    ``account_number``: the 户号 named with the command, as typed (digits; the handler checks
+    it). ``verb``: the command word to quote back when the reply asks which account (``CXDF``).
+    """
+
+    intent: Intent
+    account_number: str = ""
+    verb: str = ""
 
 
 @dataclass(frozen=True)
@@ -31,6 +62,7 @@ class IntentRequest:
     message: InboundMessage
     customer_user: CustomerUser | None
     context: ChannelContext
+    command: Command | None = None
 
 
 def _url(context: ChannelContext, viewname: str, *args: str) -> str:
@@ -90,33 +122,52 @@ _STATUS_TEXT = {
 }
 
 
-def bill(request: IntentRequest) -> Reply:
-    accounts = _bound_accounts(request)
-    if accounts is None:
-        return binding_reply(request, Intent.BILL)
-    lines = []
-    for account in accounts[:MAX_ACCOUNTS_IN_REPLY]:
-        bills = bills_with_status(account)
-        if not bills:
-            lines.append(_account_line(account) + "\n" + _("暂无电费账单。"))
-            continue
-        row = bills[0]
-        lines.append(
-            _account_line(account)
-            + "\n"
-            + _(
-                "%(year)s年%(month)s月电费 %(amount)s 元，用电 %(kwh)s 千瓦时，%(status)s，缴费截止 %(due)s。"
-            )
-            % {
-                "year": row.bill.period.year,
-                "month": row.bill.period.month,
-                "amount": fen_to_yuan(row.bill.amount_fen),
-                "kwh": _kwh(row.bill.kwh_total),
-                "status": _STATUS_TEXT[BillStatus(row.status)](row),
-                "due": row.bill.due_date.isoformat(),
-            }
+def _bill_text(account: Account) -> str:
+    """The newest bill of one account, as two lines: the account, then the bill."""
+    bills = bills_with_status(account)
+    if not bills:
+        return _account_line(account) + "\n" + _("暂无电费账单。")
+    row = bills[0]
+    return (
+        _account_line(account)
+        + "\n"
+        + _("%(year)s年%(month)s月电费 %(amount)s 元，用电 %(kwh)s 千瓦时，%(status)s，缴费截止 %(due)s。")
+        % {
+            "year": row.bill.period.year,
+            "month": row.bill.period.month,
+            "amount": fen_to_yuan(row.bill.amount_fen),
+            "kwh": _kwh(row.bill.kwh_total),
+            "status": _STATUS_TEXT[BillStatus(row.status)](row),
+            "due": row.bill.due_date.isoformat(),
+        }
+    )
+
+
+def _named_account(request: IntentRequest, intent: Intent) -> Account | Reply:
+    """The account a command names, if it is bound to the sender; else the reply saying why not.
+
+    Not bound, ended and nonexistent read the same (``account_get_for_customer``), so the
+    answer never tells a sender that someone else's 户号 exists.
+    """
+    try:
+        return account_get_for_customer(
+            customer_user=request.customer_user, number=request.command.account_number
         )
-    text = "\n\n".join(lines) + _more_accounts_note(accounts)
+    except ApplicationError as exc:
+        if exc.code != "account_not_bound":  # not ten digits
+            return Reply.text_reply(
+                _("户号应为10位数字（见电费单），例如：%(verb)s 0000000001") % {"verb": request.command.verb},
+                intent=intent,
+            )
+        return Reply(
+            kind=ReplyKind.LINK,
+            text=exc.message + _("如需查询该户号，请先绑定。"),
+            links=(Link(_("绑定户号"), _url(request.context, "portal:bind")),),
+            intent=intent,
+        )
+
+
+def _bill_reply(request: IntentRequest, text: str) -> Reply:
     return Reply(
         kind=ReplyKind.LINK,
         text=text,
@@ -125,20 +176,58 @@ def bill(request: IntentRequest) -> Reply:
     )
 
 
+def _bill_for_command(request: IntentRequest, accounts: list[Account]) -> Reply:
+    """A command asks about one account: the named one, the only one, or which one."""
+    if request.command.account_number:
+        account = _named_account(request, Intent.BILL)
+        if isinstance(account, Reply):
+            return account
+        return _bill_reply(request, _bill_text(account))
+    if len(accounts) == 1:
+        return _bill_reply(request, _bill_text(accounts[0]))
+    verb = request.command.verb
+    lines = [_account_line(account) for account in accounts[:MAX_ACCOUNTS_IN_REPLY]]
+    return Reply.text_reply(
+        _("您绑定了 %(count)s 个户号，请回复“%(verb)s 户号”查询其中一个，例如“%(verb)s %(number)s”：")
+        % {"count": len(accounts), "verb": verb, "number": accounts[0].number}
+        + "\n"
+        + "\n".join(lines)
+        + _more_accounts_note(accounts),
+        intent=Intent.BILL,
+    )
+
+
+def bill(request: IntentRequest) -> Reply:
+    accounts = _bound_accounts(request)
+    if accounts is None:
+        return binding_reply(request, Intent.BILL)
+    if request.command is not None:
+        return _bill_for_command(request, accounts)
+    lines = [_bill_text(account) for account in accounts[:MAX_ACCOUNTS_IN_REPLY]]
+    return _bill_reply(request, "\n\n".join(lines) + _more_accounts_note(accounts))
+
+
+def _balance_line(account: Account) -> str:
+    figures = account_balance(account=account)
+    if figures.owed_fen:
+        state = _("当前欠费 %(amount)s 元") % {"amount": fen_to_yuan(figures.owed_fen)}
+    elif figures.credit_fen:
+        state = _("预存余额 %(amount)s 元") % {"amount": fen_to_yuan(figures.credit_fen)}
+    else:
+        state = _("无欠费，无预存余额")
+    return _("%(account)s：%(state)s。") % {"account": _account_line(account), "state": state}
+
+
 def balance(request: IntentRequest) -> Reply:
     accounts = _bound_accounts(request)
     if accounts is None:
         return binding_reply(request, Intent.BALANCE)
-    lines = []
-    for account in accounts[:MAX_ACCOUNTS_IN_REPLY]:
-        figures = account_balance(account=account)
-        if figures.owed_fen:
-            state = _("当前欠费 %(amount)s 元") % {"amount": fen_to_yuan(figures.owed_fen)}
-        elif figures.credit_fen:
-            state = _("预存余额 %(amount)s 元") % {"amount": fen_to_yuan(figures.credit_fen)}
-        else:
-            state = _("无欠费，无预存余额")
-        lines.append(_("%(account)s：%(state)s。") % {"account": _account_line(account), "state": state})
+    if request.command is not None and request.command.account_number:
+        account = _named_account(request, Intent.BALANCE)
+        if isinstance(account, Reply):
+            return account
+        return Reply.text_reply(_balance_line(account), intent=Intent.BALANCE)
+    lines = [_balance_line(account) for account in accounts[:MAX_ACCOUNTS_IN_REPLY]]
     return Reply.text_reply("\n".join(lines) + _more_accounts_note(accounts), intent=Intent.BALANCE)
 
 
@@ -197,7 +286,19 @@ def human(request: IntentRequest) -> Reply:
     )
 
 
-def menu_text() -> str:
+_channel_menus: dict[str, Callable[[], str]] = {}
+
+
+def channel_menu_register(channel: str, menu: Callable[[], str]) -> None:
+    """A channel whose commands differ from the keyword menu (SMS) supplies its own help text;
+    the menu and greeting intents and the engine's fallback use it for that channel."""
+    _channel_menus[str(channel)] = menu
+
+
+def menu_text(channel: str = "") -> str:
+    channel_menu = _channel_menus.get(str(channel))
+    if channel_menu is not None:
+        return channel_menu()
     return _(
         "您可以回复以下关键词：\n"
         "【电费】查询本月电费账单\n"
@@ -214,15 +315,49 @@ def greeting(request: IntentRequest) -> Reply:
     welcome = request.context.greeting.strip() or _(
         "感谢关注！我们为您提供电费查询、在线缴费、停电信息和故障报修服务。"
     )
-    return Reply.text_reply(welcome + "\n\n" + menu_text(), intent=Intent.GREETING)
+    return Reply.text_reply(welcome + "\n\n" + menu_text(request.message.channel), intent=Intent.GREETING)
 
 
 def menu(request: IntentRequest) -> Reply:
-    return Reply.text_reply(menu_text(), intent=Intent.MENU)
+    return Reply.text_reply(menu_text(request.message.channel), intent=Intent.MENU)
 
 
 def silent(request: IntentRequest) -> Reply:
     return Reply.nothing(intent=Intent.SILENT)
+
+
+def unsubscribe(request: IntentRequest) -> Reply:
+    """退订: the sender's address on this channel stops receiving marketing (consent registry).
+
+    Writes, in the engine's transaction: a retried message is deduplicated before it gets here,
+    and a second 退订 from the same address changes nothing but is confirmed again.
+    """
+    message = request.message
+    try:
+        consent_opt_out(
+            channel=message.channel,
+            address=message.sender.subject,
+            purpose=ConsentPurpose.MARKETING,
+            source=ConsentSource.REPLY,
+            customer_user_id=request.customer_user.pk if request.customer_user else None,
+            note=_("渠道消息 %(key)s") % {"key": message.dedup_key[:80]},
+        )
+    except ApplicationError as exc:  # an address the registry cannot hold: say so, do not pretend
+        log.warning(
+            "unsubscribe not recorded",
+            extra={"channel": message.channel, "code": exc.code, "field": exc.field},
+        )
+        return Reply.text_reply(
+            _("退订未能完成，请拨打 %(hotline)s 供电服务热线办理。") % {"hotline": HOTLINE},
+            intent=Intent.UNSUBSCRIBE,
+        )
+    return Reply.text_reply(
+        _(
+            "您已退订营销信息，今后不再向您发送营销内容；账单、停电等服务通知不受影响。恢复接收请拨%(hotline)s。"
+        )
+        % {"hotline": HOTLINE},
+        intent=Intent.UNSUBSCRIBE,
+    )
 
 
 HANDLERS: dict[Intent, Callable[[IntentRequest], Reply]] = {
@@ -235,6 +370,7 @@ HANDLERS: dict[Intent, Callable[[IntentRequest], Reply]] = {
     Intent.GREETING: greeting,
     Intent.MENU: menu,
     Intent.SILENT: silent,
+    Intent.UNSUBSCRIBE: unsubscribe,
 }
 
 

@@ -188,6 +188,31 @@ def required_literal(pattern: str) -> str:
     return best
 
 
+def decisive_reason(winner: RuleMatch, other: RuleMatch) -> str:
+    """Why ``winner`` beats ``other``: the first element of the sort key where they differ, in
+    words (the console's test box shows it beside every losing candidate)."""
+    win, lose = winner.sort_key, other.sort_key
+    if win[0] != lose[0]:
+        return _("%(winner)s优先于%(other)s") % {
+            "winner": MatchKind(winner.match_kind).label,
+            "other": MatchKind(other.match_kind).label,
+        }
+    if win[1] != lose[1]:
+        return _("优先级更高（%(winner)s > %(other)s）") % {
+            "winner": winner.rule.priority,
+            "other": other.rule.priority,
+        }
+    if win[2] != lose[2]:
+        return _("匹配更长（%(winner)s 个字符 > %(other)s 个字符）") % {
+            "winner": winner.length,
+            "other": other.length,
+        }
+    return _("规则创建更早（编号 %(winner)s < %(other)s）") % {
+        "winner": winner.rule.rule_id,
+        "other": other.rule.rule_id,
+    }
+
+
 def _key(kind_rank: int, rule: RuleEntry, length: int) -> tuple[int, int, int, int]:
     return (kind_rank, -rule.priority, -length, rule.rule_id)
 

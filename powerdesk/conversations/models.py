@@ -1,12 +1,34 @@
 """The inbox (every message in and out, on every channel) and the keyword auto-reply rules."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from powerdesk.conversations.choices import Delivery, Direction, Intent, MatchKind, MessageKind, RuleReplyKind
+from powerdesk.conversations.choices import (
+    ConversationStatus,
+    Delivery,
+    Direction,
+    Intent,
+    MatchKind,
+    MessageKind,
+    RuleReplyKind,
+)
 from powerdesk.events.choices import Channel
+
+
+def intent_label(intent: str) -> str:
+    """An outbound message's or reply's ``intent`` in words."""
+    named = {
+        "fallback": _("默认回复"),
+        "keyword": _("关键词回复"),
+        "knowledge_base": _("知识库"),
+        "staff": _("人工"),
+    }
+    if intent in named:
+        return str(named[intent])
+    return str(Intent(intent).label) if intent in Intent.values else intent
 
 
 class ConversationMessage(models.Model):
@@ -57,6 +79,17 @@ class ConversationMessage(models.Model):
     delivery = models.CharField(_("发送方式"), max_length=16, choices=Delivery.choices, blank=True)
     delivery_error = models.CharField(_("发送错误"), max_length=255, blank=True)
     delivered_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+    # Outbound rows written by a staff member in the inbox (not by the engine).
+    staff_author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("回复员工"),
+    )
+    # The inbox form's one-time token: a double-submitted staff reply is sent once.
+    request_token = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(_("时间"), default=timezone.now)
 
     class Meta:
@@ -76,6 +109,12 @@ class ConversationMessage(models.Model):
                 name="conversation_dedup_key_inbound_only",
                 violation_error_message=_("只有收到的消息有去重键，只有回复指向原消息。"),
             ),
+            models.UniqueConstraint(
+                fields=["request_token"],
+                condition=~Q(request_token=""),
+                name="conversation_staff_reply_once",
+                violation_error_message=_("这条回复已经提交过。"),
+            ),
         ]
         indexes = [
             models.Index(
@@ -90,6 +129,39 @@ class ConversationMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} {self.channel}:{self.channel_account} {self.kind} {self.text[:20]}"
+
+    @property
+    def intent_label(self) -> str:
+        """What produced an automatic reply, in words (the inbox's thread view)."""
+        return intent_label(self.intent)
+
+    @property
+    def summary(self) -> str:
+        """What the inbox shows for the message in one line."""
+        payload = self.payload or {}
+        if self.kind == MessageKind.EVENT:
+            labels = {
+                "subscribe": _("关注了公众号"),
+                "unsubscribe": _("取消了关注"),
+                "scan": _("扫描了二维码"),
+                "click": _("点击了菜单"),
+                "view": _("打开了菜单链接"),
+                "location": _("上报了位置"),
+            }
+            event = payload.get("event", "")
+            label = str(labels.get(event, _("事件")))
+            return f"{label} {payload.get('event_key', '')}".strip()
+        if self.text:
+            return self.text
+        media = payload.get("media") or {}
+        if self.kind == MessageKind.ARTICLES:
+            titles = [item.get("title", "") for item in payload.get("articles", [])]
+            return f"[{_('图文')}] {'、'.join(titles)}"
+        if self.kind == MessageKind.LOCATION:
+            return f"[{_('位置')}] {(payload.get('location') or {}).get('label', '')}"
+        if self.kind == MessageKind.LINK:
+            return f"[{_('链接')}] {media.get('title', '')}"
+        return f"[{self.get_kind_display()}]"
 
 
 class KeywordRule(models.Model):
@@ -141,6 +213,22 @@ class KeywordRule(models.Model):
     def __str__(self) -> str:
         return f"{self.get_match_kind_display()} {self.pattern} → {self.reply_kind}"
 
+    @property
+    def reply_summary(self) -> str:
+        """One line for the console's rule list."""
+        if self.reply_kind == RuleReplyKind.INTENT:
+            return (
+                str(Intent(self.reply_intent).label)
+                if self.reply_intent in Intent.values
+                else self.reply_intent
+            )
+        if self.reply_kind == RuleReplyKind.ARTICLES:
+            titles = "、".join(item.get("title", "") for item in self.reply_articles)
+            return _("%(count)s 篇：%(titles)s") % {"count": len(self.reply_articles), "titles": titles}
+        if self.reply_kind == RuleReplyKind.IMAGE:
+            return self.reply_media_id
+        return self.reply_text
+
 
 class KeywordRuleSetVersion(models.Model):
     """A counter per channel account, bumped in the same transaction as any rule change, so
@@ -159,3 +247,110 @@ class KeywordRuleSetVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel}:{self.channel_account} v{self.version}"
+
+
+class Conversation(models.Model):
+    """One follower's thread with one channel account: the unit of the inbox (留言).
+
+    Kept up to date by the services that store messages (``inbound_record``, ``reply_record``,
+    ``staff_reply_send``) in the same transaction, so the inbox lists threads without scanning
+    messages. ``last_message`` is what the follower or a staff member last said (automatic
+    replies are not listed there). ``last_interaction_at`` is the follower's last action that opens the channel's
+    customer-service window (a message, a menu click, a subscription — docs/inbox.md);
+    ``needs_reply`` is set when the engine could not answer (fallback) or the follower asked for
+    a person, and cleared by a staff reply or by closing the thread.
+    """
+
+    channel = models.CharField(_("渠道"), max_length=16, choices=Channel.choices)
+    channel_account = models.CharField(_("渠道账号"), max_length=64)
+    sender_provider = models.CharField(_("身份来源"), max_length=32)
+    sender_app_id = models.CharField(_("应用 ID"), max_length=64, blank=True)
+    sender_subject = models.CharField(_("发送方标识"), max_length=128)
+    customer_user = models.ForeignKey(
+        "customers.CustomerUser",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("客户用户"),
+    )
+    status = models.CharField(
+        _("状态"), max_length=16, choices=ConversationStatus.choices, default=ConversationStatus.OPEN
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("处理人"),
+    )
+    needs_reply = models.BooleanField(_("待人工回复"), default=False)
+    unread_count = models.PositiveIntegerField(_("未读"), default=0)
+    last_message = models.ForeignKey(
+        ConversationMessage,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("最新消息"),
+    )
+    last_message_at = models.DateTimeField(_("最新消息时间"))
+    last_interaction_at = models.DateTimeField(_("最近互动"), null=True, blank=True)
+    last_staff_reply_at = models.DateTimeField(_("最近人工回复"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("留言会话")
+        verbose_name_plural = _("留言会话")
+        ordering = ["-last_message_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "channel_account", "sender_subject"],
+                name="conversation_one_per_sender",
+                violation_error_message=_("该粉丝在此账号下已有会话。"),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["channel", "channel_account", "last_message_at"], name="conversation_inbox"),
+            models.Index(fields=["assigned_to", "status"], name="conversation_assignee"),
+            models.Index(
+                fields=["sender_provider", "sender_app_id", "sender_subject"], name="conversation_sender"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.channel_account} {self.sender_subject} ({self.status})"
+
+
+class AutoReplySettings(models.Model):
+    """Per channel account: the default reply (收到消息时的默认回复) sent when nothing else answers.
+
+    Empty ``fallback_text`` keeps the engine's built-in "not found" text with the keyword menu.
+    (The subscribe greeting of a WeChat account lives on ``WeChatAccount.greeting``, which the
+    callback already hands to the engine.)
+    """
+
+    channel = models.CharField(_("渠道"), max_length=16, choices=Channel.choices)
+    channel_account = models.CharField(_("渠道账号"), max_length=64)
+    fallback_text = models.TextField(_("默认回复"), blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("修改人"),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("自动回复设置")
+        verbose_name_plural = _("自动回复设置")
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "channel_account"], name="auto_reply_settings_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.channel_account}"

@@ -7,6 +7,7 @@ process rebuilds its automaton on its next lookup (keywords.py).
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -15,13 +16,34 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from powerdesk.conversations import events as kinds
-from powerdesk.conversations.choices import Delivery, Direction, Intent, MatchKind, RuleReplyKind
+from powerdesk.conversations.choices import (
+    ConversationStatus,
+    Delivery,
+    Direction,
+    Intent,
+    MatchKind,
+    MessageKind,
+    RuleReplyKind,
+)
 from powerdesk.conversations.keywords import max_regex_rules, normalise, regex_check
 from powerdesk.conversations.messages import MAX_ARTICLES, InboundMessage, Reply
-from powerdesk.conversations.models import ConversationMessage, KeywordRule, KeywordRuleSetVersion
+from powerdesk.conversations.models import (
+    AutoReplySettings,
+    Conversation,
+    ConversationMessage,
+    KeywordRule,
+    KeywordRuleSetVersion,
+)
 from powerdesk.core.exceptions import ApplicationError
 from powerdesk.events.choices import Channel
 from powerdesk.events.services import event_record
+
+# WeChat refuses a text message over 2,048 bytes (UTF-8), passive or customer-service; it is the
+# tightest text limit of our channels, so every stored reply text is held to it.
+MAX_TEXT_BYTES = 2048
+MAX_PATTERN_LENGTH = 200  # KeywordRule.pattern
+PRIORITY_MIN, PRIORITY_MAX = -9999, 9999
+_MEDIA_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 # --- keyword rules -----------------------------------------------------------------------------
 
@@ -53,14 +75,96 @@ def _clean_articles(articles: Any) -> list[dict[str, str]]:
     for item in articles:
         if not isinstance(item, dict) or not str(item.get("title", "")).strip():
             raise ApplicationError("articles_invalid", _("每篇图文都需要标题。"), field="reply_articles")
-        cleaned.append(
-            {name: str(item.get(name, "")).strip() for name in ("title", "description", "url", "pic_url")}
-        )
+        entry: dict[str, Any] = {
+            name: str(item.get(name, "")).strip() for name in ("title", "description", "url", "pic_url")
+        }
+        if isinstance(item.get("article_id"), int):  # chosen from our published articles
+            entry["article_id"] = item["article_id"]
+        cleaned.append(entry)
     return cleaned
+
+
+def text_check(text: str, *, field: str, label: str) -> str:
+    """``text`` stripped, or ``ApplicationError`` when empty or over WeChat's 2,048 bytes."""
+    text = (text or "").strip()
+    if not text:
+        raise ApplicationError("reply_empty", _("请填写%(label)s。") % {"label": label}, field=field)
+    size = len(text.encode("utf-8"))
+    if size > MAX_TEXT_BYTES:
+        raise ApplicationError(
+            "text_too_long",
+            _("%(label)s为 %(size)s 字节，超过微信文本消息上限 %(max)s 字节（约 %(chars)s 个汉字）。")
+            % {"label": label, "size": size, "max": MAX_TEXT_BYTES, "chars": MAX_TEXT_BYTES // 3},
+            field=field,
+        )
+    return text
+
+
+def keyword_articles_from_content(*, article_ids: list[int], site_url: str) -> list[dict[str, Any]]:
+    """The articles reply of a rule, built from our *published* content articles, in the order
+    given, with absolute links (``site_url`` + the H5 article page) as WeChat requires."""
+    from powerdesk.content.models import Article as ContentArticle
+
+    ids = list(dict.fromkeys(article_ids))
+    if not 1 <= len(ids) <= MAX_ARTICLES:
+        raise ApplicationError(
+            "articles_invalid",
+            _("图文回复应选择 1 至 %(max)s 篇已发布的文章。") % {"max": MAX_ARTICLES},
+            field="reply_articles",
+        )
+    found = {article.pk: article for article in ContentArticle.objects.filter(pk__in=ids)}
+    base = site_url.rstrip("/")
+    chosen = []
+    for article_id in ids:
+        article = found.get(article_id)
+        if article is None or not article.is_published:
+            raise ApplicationError(
+                "article_unpublished",
+                _("文章 %(id)s 不存在或未发布，只能选择已发布的文章。") % {"id": article_id},
+                field="reply_articles",
+            )
+        cover = article.cover_url()
+        chosen.append(
+            {
+                "title": article.title,
+                "description": article.summary,
+                "url": base + article.get_absolute_url(),
+                "pic_url": base + cover if cover else "",
+                "article_id": article.pk,
+            }
+        )
+    return chosen
+
+
+def _pattern_taken(rule: KeywordRule) -> KeywordRule | None:
+    """Another rule of the account with the same match kind whose pattern is the same once
+    normalised (``电 费`` and ``电费`` are one automaton key: the second would never be told apart)."""
+    key = normalise(rule.pattern) if rule.match_kind != MatchKind.REGEX else rule.pattern
+    others = KeywordRule.objects.filter(
+        channel=rule.channel, channel_account=rule.channel_account, match_kind=rule.match_kind
+    ).exclude(pk=rule.pk)
+    if rule.match_kind == MatchKind.REGEX:
+        return others.filter(pattern=key).first()
+    for pk, pattern in others.values_list("pk", "pattern").iterator(chunk_size=2000):
+        if normalise(pattern) == key:
+            return KeywordRule.objects.get(pk=pk)
+    return None
 
 
 def _rule_validate(rule: KeywordRule) -> None:
     rule.pattern = (rule.pattern or "").strip()
+    if len(rule.pattern) > MAX_PATTERN_LENGTH:
+        raise ApplicationError(
+            "pattern_too_long",
+            _("关键词不能超过 %(max)s 个字符。") % {"max": MAX_PATTERN_LENGTH},
+            field="pattern",
+        )
+    if not isinstance(rule.priority, int) or not PRIORITY_MIN <= rule.priority <= PRIORITY_MAX:
+        raise ApplicationError(
+            "priority_invalid",
+            _("优先级应为 %(min)s 至 %(max)s 之间的整数。") % {"min": PRIORITY_MIN, "max": PRIORITY_MAX},
+            field="priority",
+        )
     if rule.match_kind == MatchKind.REGEX:
         regex_check(rule.pattern)
         if rule.active:
@@ -78,15 +182,41 @@ def _rule_validate(rule: KeywordRule) -> None:
                 )
     elif not normalise(rule.pattern):
         raise ApplicationError("pattern_empty", _("请填写关键词。"), field="pattern")
+    taken = _pattern_taken(rule)
+    if taken is not None:
+        raise ApplicationError(
+            "rule_exists",
+            _("已有%(kind)s规则“%(pattern)s”（编号 %(id)s）与此关键词相同（不区分全角半角、大小写和空格）。")
+            % {"kind": MatchKind(rule.match_kind).label, "pattern": taken.pattern, "id": taken.pk},
+            field="pattern",
+            status=409,
+        )
     if rule.reply_kind == RuleReplyKind.ARTICLES:
         rule.reply_articles = _clean_articles(rule.reply_articles)
     elif rule.reply_kind == RuleReplyKind.INTENT:
         if rule.reply_intent not in Intent.values:
             raise ApplicationError("intent_unknown", _("请选择业务功能。"), field="reply_intent")
-    elif rule.reply_kind == RuleReplyKind.TEXT and not rule.reply_text.strip():
-        raise ApplicationError("reply_empty", _("请填写回复文本。"), field="reply_text")
-    elif rule.reply_kind == RuleReplyKind.IMAGE and not rule.reply_media_id.strip():
-        raise ApplicationError("reply_empty", _("请填写图片素材 media_id。"), field="reply_media_id")
+    elif rule.reply_kind == RuleReplyKind.TEXT:
+        rule.reply_text = text_check(rule.reply_text, field="reply_text", label=_("回复文本"))
+    elif rule.reply_kind == RuleReplyKind.IMAGE:
+        rule.reply_media_id = (rule.reply_media_id or "").strip()
+        if not rule.reply_media_id:
+            raise ApplicationError("reply_empty", _("请填写图片素材 media_id。"), field="reply_media_id")
+        if not _MEDIA_ID.fullmatch(rule.reply_media_id):
+            raise ApplicationError(
+                "media_id_invalid",
+                _("media_id 只能由字母、数字、下划线和连字符组成，最长 128 个字符。"),
+                field="reply_media_id",
+            )
+    # Only the reply of the chosen kind is kept, so a rule never carries a stale other reply.
+    if rule.reply_kind != RuleReplyKind.TEXT:
+        rule.reply_text = ""
+    if rule.reply_kind != RuleReplyKind.ARTICLES:
+        rule.reply_articles = []
+    if rule.reply_kind != RuleReplyKind.IMAGE:
+        rule.reply_media_id = ""
+    if rule.reply_kind != RuleReplyKind.INTENT:
+        rule.reply_intent = ""
 
 
 def _rule_save(rule: KeywordRule) -> KeywordRule:
@@ -100,6 +230,24 @@ def _rule_save(rule: KeywordRule) -> KeywordRule:
         ) from exc
     _rule_set_touch(channel=rule.channel, channel_account=rule.channel_account)
     return rule
+
+
+def _rule_event(kind, rule: KeywordRule, *, actor_staff_id: int | None, rule_id: int | None = None) -> None:
+    event_record(
+        kind,
+        channel=Channel.CONSOLE if actor_staff_id else Channel.SYSTEM,
+        actor_staff_id=actor_staff_id,
+        payload={
+            "rule_id": rule_id or rule.pk,
+            "channel": rule.channel,
+            "channel_account": rule.channel_account,
+            "match_kind": rule.match_kind,
+            "pattern": rule.pattern,
+            "priority": rule.priority,
+            "reply_kind": rule.reply_kind,
+            "active": rule.active,
+        },
+    )
 
 
 @transaction.atomic
@@ -116,6 +264,7 @@ def keyword_rule_create(
     reply_intent: Intent | str = "",
     priority: int = 0,
     active: bool = True,
+    actor_staff_id: int | None = None,
 ) -> KeywordRule:
     """Add a keyword rule (regex patterns are checked for safety and capped in number)."""
     rule = KeywordRule(
@@ -131,7 +280,9 @@ def keyword_rule_create(
         reply_intent=str(reply_intent or ""),
         active=active,
     )
-    return _rule_save(rule)
+    _rule_save(rule)
+    _rule_event(kinds.KEYWORD_RULE_CREATED, rule, actor_staff_id=actor_staff_id)
+    return rule
 
 
 _EDITABLE = {
@@ -148,26 +299,99 @@ _EDITABLE = {
 
 
 @transaction.atomic
-def keyword_rule_update(*, rule: KeywordRule, **changes: Any) -> KeywordRule:
-    """Change a rule's fields (those in ``_EDITABLE``); the automaton is rebuilt on next use."""
+def keyword_rule_update(
+    *, rule: KeywordRule, actor_staff_id: int | None = None, **changes: Any
+) -> KeywordRule:
+    """Change a rule's fields (those in ``_EDITABLE``); the automaton is rebuilt on next use.
+
+    On a refusal the rule object gets its stored values back, so the caller's copy never
+    shows a change that was not saved.
+    """
     unknown = set(changes) - _EDITABLE
     if unknown:
         raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
+    before = {name: getattr(rule, name) for name in _EDITABLE}
     for name, value in changes.items():
         setattr(rule, name, value)
-    return _rule_save(rule)
+    try:
+        _rule_save(rule)
+    except ApplicationError:
+        for name, value in before.items():
+            setattr(rule, name, value)
+        raise
+    _rule_event(kinds.KEYWORD_RULE_UPDATED, rule, actor_staff_id=actor_staff_id)
+    return rule
 
 
 @transaction.atomic
-def keyword_rule_delete(*, rule: KeywordRule) -> None:
-    channel, channel_account = rule.channel, rule.channel_account
+def keyword_rule_delete(*, rule: KeywordRule, actor_staff_id: int | None = None) -> None:
+    channel, channel_account, rule_id = rule.channel, rule.channel_account, rule.pk
     rule.delete()
     _rule_set_touch(channel=channel, channel_account=channel_account)
+    _rule_event(kinds.KEYWORD_RULE_DELETED, rule, actor_staff_id=actor_staff_id, rule_id=rule_id)
+
+
+# --- the account's greeting and default reply ---------------------------------------------------
+
+
+@transaction.atomic
+def greeting_update(*, account, greeting: str, actor_staff_id: int | None = None) -> None:
+    """Set a WeChat account's subscribe greeting (``WeChatAccount.greeting``, which the callback
+    hands to the engine); empty restores the built-in one. ``account`` is the account row."""
+    greeting = (greeting or "").strip()
+    if greeting:
+        greeting = text_check(greeting, field="greeting", label=_("关注欢迎语"))
+    account.greeting = greeting
+    account.save(update_fields=["greeting", "updated_at"])
+    event_record(
+        kinds.AUTO_REPLY_CHANGED,
+        channel=Channel.CONSOLE,
+        actor_staff_id=actor_staff_id,
+        payload={"channel": Channel.WECHAT, "channel_account": account.slug, "field": "greeting"},
+    )
+
+
+@transaction.atomic
+def fallback_reply_update(
+    *, channel: Channel | str, channel_account: str, fallback_text: str, actor_staff_id: int | None = None
+) -> AutoReplySettings:
+    """Set the account's default reply (what answers when no rule, command or article does);
+    empty restores the engine's built-in "not found" text with the keyword menu."""
+    fallback_text = (fallback_text or "").strip()
+    if fallback_text:
+        fallback_text = text_check(fallback_text, field="fallback_text", label=_("默认回复"))
+    row, _created = AutoReplySettings.objects.select_for_update().get_or_create(
+        channel=Channel(channel), channel_account=channel_account
+    )
+    row.fallback_text = fallback_text
+    row.updated_by_id = actor_staff_id
+    row.save()
+    event_record(
+        kinds.AUTO_REPLY_CHANGED,
+        channel=Channel.CONSOLE,
+        actor_staff_id=actor_staff_id,
+        payload={"channel": str(channel), "channel_account": channel_account, "field": "fallback_text"},
+    )
+    return row
 
 
 def keyword_rule_hit(*, rule_id: int) -> None:
     """Count a hit (an UPDATE with F(), so concurrent hits all count)."""
     KeywordRule.objects.filter(pk=rule_id).update(hit_count=F("hit_count") + 1, last_hit_at=timezone.now())
+
+
+@transaction.atomic
+def auto_replies_update(
+    *, account, greeting: str, fallback_text: str, actor_staff_id: int | None = None
+) -> None:
+    """Both of a WeChat account's automatic texts at once: all saved, or (on a refusal) none."""
+    greeting_update(account=account, greeting=greeting, actor_staff_id=actor_staff_id)
+    fallback_reply_update(
+        channel=Channel.WECHAT,
+        channel_account=account.slug,
+        fallback_text=fallback_text,
+        actor_staff_id=actor_staff_id,
+    )
 
 
 # --- the inbox ---------------------------------------------------------------------------------
@@ -241,6 +465,7 @@ def inbound_record(*, message: InboundMessage, customer_user_id: int | None) -> 
             "event_key": message.event_key,
         },
     )
+    _thread_touch_inbound(stored, event=message.event)
     return stored
 
 
@@ -275,7 +500,79 @@ def reply_record(*, inbound: ConversationMessage, reply: Reply, delivery: Delive
     )
     if delivery in (Delivery.PASSIVE, Delivery.NONE):
         _reply_sent_event(outbound)
+    _thread_touch_reply(inbound, outbound, reply)
     return outbound
+
+
+# --- inbox threads (one per sender and account; the console's 留言) ------------------------------
+
+# Events WeChat itself sends (FromUserName "mphelper"): not a follower, no thread.
+NOT_FROM_FOLLOWER = frozenset({"masssendjobfinish", "templatesendjobfinish"})
+# Events that, like any message, open WeChat's customer-service window (docs/inbox.md).
+WINDOW_EVENTS = frozenset({"subscribe", "scan", "click"})
+# Automatic answers that leave the follower waiting for a person.
+NEEDS_STAFF_INTENTS = frozenset({"fallback", Intent.HUMAN.value})
+
+
+def thread_for_update(
+    *, channel: str, channel_account: str, sender_subject: str, **create: Any
+) -> Conversation:
+    """The sender's thread, locked for this transaction, created on first contact (a create
+    racing another waits on the unique index, then locks the winner's row)."""
+    key = {"channel": channel, "channel_account": channel_account, "sender_subject": sender_subject}
+    thread = Conversation.objects.select_for_update().filter(**key).first()
+    if thread is not None:
+        return thread
+    try:
+        with transaction.atomic():
+            return Conversation.objects.create(**key, **create)
+    except IntegrityError:
+        return Conversation.objects.select_for_update().get(**key)
+
+
+def _thread_of(stored: ConversationMessage) -> Conversation:
+    thread = getattr(stored, "_thread", None)
+    if thread is None:
+        thread = thread_for_update(
+            channel=stored.channel,
+            channel_account=stored.channel_account,
+            sender_subject=stored.sender_subject,
+            sender_provider=stored.sender_provider,
+            sender_app_id=stored.sender_app_id,
+            last_message_at=stored.created_at,
+            created_at=stored.created_at,
+        )
+        stored._thread = thread
+    return thread
+
+
+def _thread_touch_inbound(stored: ConversationMessage, *, event: str) -> None:
+    if stored.kind == MessageKind.EVENT and event in NOT_FROM_FOLLOWER:
+        return
+    thread = _thread_of(stored)
+    if thread.last_message_id is None or stored.created_at >= thread.last_message_at:
+        thread.last_message, thread.last_message_at = stored, stored.created_at
+    thread.customer_user_id = stored.customer_user_id
+    is_message = stored.kind != MessageKind.EVENT
+    if (is_message or event in WINDOW_EVENTS) and (
+        thread.last_interaction_at is None or stored.created_at > thread.last_interaction_at
+    ):
+        thread.last_interaction_at = stored.created_at
+    if is_message:
+        thread.unread_count += 1
+    thread.save()
+
+
+def _thread_touch_reply(inbound: ConversationMessage, outbound: ConversationMessage, reply: Reply) -> None:
+    """An automatic reply: it may leave the follower needing a person. It does not become the
+    thread's last message — the inbox lists what the follower (or a staff member) last said."""
+    if inbound.kind == MessageKind.EVENT and inbound.payload.get("event") in NOT_FROM_FOLLOWER:
+        return
+    if str(reply.intent) in NEEDS_STAFF_INTENTS:
+        thread = _thread_of(inbound)
+        thread.needs_reply = True
+        thread.status = ConversationStatus.OPEN
+        thread.save(update_fields=["needs_reply", "status", "updated_at"])
 
 
 def _reply_sent_event(outbound: ConversationMessage) -> None:

@@ -37,6 +37,7 @@ class ChildSpec:
     name: str
     argv: Sequence[str]
     env: dict[str, str] = field(default_factory=dict)  # added to the inherited environment
+    url: str = ""  # where it serves, printed when it starts
 
 
 def powerdesk_command(*args: str) -> list[str]:
@@ -97,6 +98,109 @@ def _payments_sandbox(*, host: str, port: int, env: dict[str, str]) -> ChildSpec
     return ChildSpec("payment-sandbox", argv, env)
 
 
+def _web_url(host: str, port: int) -> str:
+    """Where other processes and the browser reach the web child (not 0.0.0.0)."""
+    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104  (comparing)
+    if ":" in reachable:
+        reachable = f"[{reachable}]"
+    return f"http://{reachable}:{port}"
+
+
+def _fake_wechat(*, host: str, port: int, env: dict[str, str]) -> list[ChildSpec]:
+    """The fake WeChat API (and the follower simulator feeding the callback) for the demo account.
+
+    Every child's WeChat client and the H5 portal's WeChat sign-in point at the fake, unless the
+    operator set those variables. The fake gets the account's AppSecret, callback token and
+    EncodingAESKey through its environment, so its pushes are real safe-mode callbacks.
+    """
+    from django.conf import settings
+
+    from powerdesk.channels.wechat_store.models import WeChatAccount
+    from powerdesk.conversations.demo import DEMO_SLUG
+
+    if not settings.DEMO_WECHAT_FAKE_ENABLED:
+        return []
+    account = WeChatAccount.objects.filter(slug=DEMO_SLUG, is_active=True).first()
+    if account is None or not account.app_secret or not account.encoding_aes_key:
+        return []
+    fake_url = settings.DEMO_WECHAT_FAKE_URL.rstrip("/")
+    callback_url = f"{_web_url(host, port)}/channels/wechat/{account.slug}/"
+    for name, value in (
+        ("POWERDESK_WECHAT_API_BASE_URL", fake_url),
+        ("POWERDESK_WECHAT_API_OAUTH_BASE_URL", fake_url),
+        ("POWERDESK_WECHAT_OAUTH_ACCOUNT", account.slug),
+    ):
+        if name not in os.environ:  # what the operator set wins
+            env[name] = value
+    fake_argv = [
+        sys.executable,
+        "-m",
+        "powerdesk.demo.fake_wechat",
+        "--port",
+        str(urlsplit(fake_url).port),
+        "--app-id",
+        account.app_id,
+        "--callback-url",
+        callback_url,
+    ]
+    if account.original_id:
+        fake_argv += ["--original-id", account.original_id]
+    secrets_env = {
+        "POWERDESK_WECHAT_FAKE_APP_SECRET": account.app_secret,
+        "POWERDESK_WECHAT_FAKE_CALLBACK_TOKEN": account.token,
+        "POWERDESK_WECHAT_FAKE_ENCODING_AES_KEY": account.encoding_aes_key,
+    }
+    children = [ChildSpec("fake-wechat", fake_argv, {**env, **secrets_env}, url=fake_url)]
+    rate = settings.DEMO_FOLLOWER_RATE_PER_MINUTE
+    if rate > 0:
+        simulator_argv = powerdesk_command(
+            "simulate_followers",
+            "--account",
+            account.slug,
+            "--forever",
+            "--rate",
+            str(rate),
+            "--followers",
+            str(settings.DEMO_FOLLOWERS),
+            "--callback-url",
+            callback_url,
+            "--fake-url",
+            fake_url,
+            "--wait-ready",
+            "86400",  # until the web child answers: it never makes the demo fail
+        )
+        children.append(ChildSpec("follower-simulator", simulator_argv, env))
+    return children
+
+
+def _fake_alipay(*, host: str, port: int, env: dict[str, str]) -> ChildSpec | None:
+    """The fake Alipay open-platform gateway of the demo life account (channels/alipay), which
+    takes our replies and can push signed messages to our gateway (``/_fake/notify``)."""
+    from django.conf import settings
+
+    from powerdesk.channels.alipay.demo import DEMO_SLUG
+    from powerdesk.channels.alipay.models import AlipayLifeAccount
+
+    if not settings.DEMO_ALIPAY_FAKE_ENABLED:
+        return None
+    account = AlipayLifeAccount.objects.filter(slug=DEMO_SLUG).first()
+    if account is None:
+        return None
+    gateway = urlsplit(account.gateway_url)
+    if gateway.hostname not in ("127.0.0.1", "localhost") or not gateway.port:
+        return None  # pointed at a real gateway: nothing local to run
+    argv = [
+        sys.executable,
+        "-m",
+        "powerdesk.channels.alipay.fake_server",
+        "--port",
+        str(gateway.port),
+        "--callback-url",
+        f"{_web_url(host, port)}/channels/alipay/{account.slug}/",
+    ]
+    return ChildSpec("fake-alipay", argv, env, url=f"http://127.0.0.1:{gateway.port}")
+
+
 def demo_children(*, host: str, port: int) -> list[ChildSpec]:
     """The registry of processes ``powerdesk demo`` runs, in start order.
 
@@ -105,14 +209,21 @@ def demo_children(*, host: str, port: int) -> list[ChildSpec]:
     """
     env = powerdesk_env()
     sandbox = _payments_sandbox(host=host, port=port, env=env)  # fills env before anyone starts
+    wechat = _fake_wechat(host=host, port=port, env=env)  # likewise
     children = [ChildSpec("web", powerdesk_command("serve", "--host", host, "--port", str(port)), env)]
     if _uses_database_task_backend():
         # The immediate backend runs tasks in-process and RQ has its own workers.
         children.append(
             ChildSpec("worker", powerdesk_command("worker", "--queue-name", "*", "--no-startup-delay"), env)
         )
+        # The clock enqueues periodic jobs (order queries, readings archive, broadcasts, purges).
+        children.append(ChildSpec("clock", powerdesk_command("clock"), env))
     if sandbox is not None:
         children.append(sandbox)
+    children += wechat
+    alipay = _fake_alipay(host=host, port=port, env=env)
+    if alipay is not None:
+        children.append(alipay)
     return children
 
 
@@ -161,6 +272,8 @@ class Supervisor:
             )
             self.processes[child.name] = process
             self._say(f"started {child.name} (pid {process.pid}): {' '.join(child.argv)}")
+            if child.url:
+                self._say(f"{child.name} serving {child.url}")
 
     def run(self) -> int:
         """Supervise until a signal (exit 0) or an unexpected child exit (exit 1)."""

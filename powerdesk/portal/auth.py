@@ -54,6 +54,13 @@ def login_url_for(request: HttpRequest) -> str:
     return f"{reverse('portal:login')}?{urlencode({'next': request.get_full_path()})}"
 
 
+def sign_in_url_for(request: HttpRequest) -> str:
+    """Inside WeChat's browser, WeChat sign-in (OAuth2) first when configured; else the phone page."""
+    from powerdesk.portal.wechat_oauth import wechat_auto_sign_in_url
+
+    return wechat_auto_sign_in_url(request) or login_url_for(request)
+
+
 def customer_required(view):
     """Let signed-in customers through (as ``request.customer_user``); send others to sign in."""
 
@@ -63,9 +70,9 @@ def customer_required(view):
             if request.headers.get("HX-Request"):
                 # htmx would swap the login page into a fragment; have it navigate instead.
                 response = HttpResponse(status=204)
-                response["HX-Redirect"] = login_url_for(request)
+                response["HX-Redirect"] = sign_in_url_for(request)
                 return response
-            return HttpResponseRedirect(login_url_for(request))
+            return HttpResponseRedirect(sign_in_url_for(request))
         return view(request, *args, **kwargs)
 
     return wrapper

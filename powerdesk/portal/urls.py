@@ -1,6 +1,6 @@
 from django.urls import path
 
-from powerdesk.portal import views, views_billing, views_pay
+from powerdesk.portal import views, views_billing, views_pay, views_wechat_oauth
 
 app_name = "portal"
 urlpatterns = [
@@ -13,6 +13,9 @@ urlpatterns = [
     path("profile/phone/", views.profile_phone, name="profile_phone"),
     path("profile/email/", views.profile_email, name="profile_email"),
     path("authorize/", views.authorize, name="authorize"),
+    # 微信网页授权 (OAuth2) sign-in
+    path("wechat/login/", views_wechat_oauth.wechat_login, name="wechat_login"),
+    path("wechat/callback/", views_wechat_oauth.wechat_callback, name="wechat_callback"),
     # 电费 (read side)
     path("billing/", views_billing.billing_home, name="billing"),
     path("billing/<str:account_number>/", views_billing.billing_account, name="billing_account"),

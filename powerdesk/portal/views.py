@@ -39,6 +39,7 @@ from powerdesk.portal.forms import (
     SignInForm,
     form_add_error,
 )
+from powerdesk.portal.wechat_oauth import pending_identity, pending_identity_link
 from powerdesk.privacy.services import client_ip
 
 BIND_METHODS = ("sms", "real_name")
@@ -99,7 +100,8 @@ def login(request: HttpRequest) -> HttpResponse:
     if current_customer(request) is not None:
         return redirect(next_url)
     form = SignInForm(_posted(request))
-    context = {"form": form, "next": next_url, "demo_outbox": settings.SMS_BACKEND == "outbox"}
+    context = {"form": form, "next": next_url, "demo_outbox": settings.SMS_BACKEND == "outbox",
+               "wechat_pending": pending_identity(request)}
     if _wants_code(request):
         return _code_request(request, form, "portal/login.html", context, lambda data: services.sign_in_code_request(
             phone=data["phone"], ip=client_ip(request)))
@@ -111,6 +113,9 @@ def login(request: HttpRequest) -> HttpResponse:
             _show_error(request, form, exc)
         else:
             customer_sign_in(request, customer_user)
+            # Came from WeChat with an openid nobody owned: it is theirs now that the phone checked out.
+            if linked := pending_identity_link(request, customer_user):
+                messages.info(request, linked)
             return redirect(next_url)
     return render(request, "portal/login.html", context)
 

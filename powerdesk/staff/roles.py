@@ -37,6 +37,13 @@ class Perm(models.TextChoices):
     SUSPENSE_RESOLVE = "payments.resolve_suspense", _("处理挂账款项")
     PAYMENT_RECONCILE = "payments.reconcile", _("渠道对账")
     CONTENT_MANAGE = "content.manage", _("管理图文与使用指南")
+    CONSENT_VIEW = "consent.view", _("查看营销订阅与退订")
+    WECHAT_BROADCAST = "wechat.broadcast", _("公众号群发消息")
+    WECHAT_BROADCAST_ALL = "wechat.broadcast_all", _("向全部关注者或微信标签群发")
+    WECHAT_KEYWORDS_MANAGE = "wechat.keywords_manage", _("管理公众号关键词回复")
+    WECHAT_MENU_MANAGE = "wechat.menu_manage", _("编辑与发布公众号菜单")
+    WECHAT_INBOX_REPLY = "wechat.inbox_reply", _("处理并回复公众号留言")
+    WECHAT_STATS_VIEW = "wechat.stats_view", _("查看公众号统计分析")
 
 
 # Payments: agents and managers answer "I paid but my balance did not change", so they may look up
@@ -47,8 +54,20 @@ class Perm(models.TextChoices):
 # Content: what customers read as the utility's word (图文, usage guides) is written by the back
 # office and answered for by the department manager, who signs off what goes out; agents and
 # analysts read it on H5 like customers do.
+# WeChat Official Account operations: agents answer followers' messages (留言) because answering
+# customers is their job; what every follower sees unasked — keyword auto-replies and the custom
+# menu — is published by the back office like the articles, and the department manager, who
+# answers for both, holds all three.
+# Mass messages (群发) are composed and sent by the back office and the department manager, to
+# the bound customers of their own unit and below. Sending to every follower, a WeChat tag or the
+# unbound followers reaches people no supply unit owns, so it needs WECHAT_BROADCAST_ALL (the
+# manager) and a post at the top of the company tree (docs/broadcasts.md).
+# Consent (营销订阅与退订, masked addresses only) is read by the back office, which runs campaigns,
+# and the department manager, who answers for them; nobody edits it by hand in the console.
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
-    Role.AGENT: frozenset({Perm.CUSTOMER_SEARCH, Perm.CUSTOMER_VIEW, Perm.PAYMENTS_VIEW}),
+    Role.AGENT: frozenset(
+        {Perm.CUSTOMER_SEARCH, Perm.CUSTOMER_VIEW, Perm.PAYMENTS_VIEW, Perm.WECHAT_INBOX_REPLY}
+    ),
     Role.BACK_OFFICE: frozenset(
         {
             Perm.CUSTOMER_SEARCH,
@@ -57,12 +76,16 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.CUSTOMER_EDIT,
             Perm.BINDING_MANAGE,
             Perm.SMS_OUTBOX_VIEW,
+            Perm.CONSENT_VIEW,
             Perm.PAYMENTS_VIEW,
             Perm.PAYMENT_RAW_VIEW,
             Perm.PAYMENT_REFUND,
             Perm.SUSPENSE_RESOLVE,
             Perm.PAYMENT_RECONCILE,
             Perm.CONTENT_MANAGE,
+            Perm.WECHAT_KEYWORDS_MANAGE,
+            Perm.WECHAT_MENU_MANAGE,
+            Perm.WECHAT_BROADCAST,
         }
     ),
     Role.DEPT_MANAGER: frozenset(
@@ -72,13 +95,21 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.CUSTOMER_VIEW_PII,
             Perm.AUDIT_VIEW,
             Perm.EVENTS_VIEW,
+            Perm.CONSENT_VIEW,
             Perm.ANALYTICS_VIEW,
             Perm.PAYMENTS_VIEW,
             Perm.CONTENT_MANAGE,
+            Perm.WECHAT_KEYWORDS_MANAGE,
+            Perm.WECHAT_MENU_MANAGE,
+            Perm.WECHAT_INBOX_REPLY,
+            Perm.WECHAT_BROADCAST,
+            Perm.WECHAT_BROADCAST_ALL,
+            Perm.WECHAT_STATS_VIEW,
         }
     ),
     # Analysts work on aggregates and the event log, never on individual customers.
-    Role.ANALYST: frozenset({Perm.EVENTS_VIEW, Perm.ANALYTICS_VIEW}),
+    # WECHAT_STATS_VIEW (公众号统计分析) shows aggregates only: analysts and managers, not agents.
+    Role.ANALYST: frozenset({Perm.EVENTS_VIEW, Perm.ANALYTICS_VIEW, Perm.WECHAT_STATS_VIEW}),
     Role.ADMIN: frozenset(Perm),
 }
 

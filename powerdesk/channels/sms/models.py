@@ -16,6 +16,8 @@ class OutboundSms(models.Model):
     phone = models.CharField(_("手机号"), max_length=11, db_index=True)
     # The rendered text, 【sign】 included: what the customer reads on the handset.
     body = models.TextField(_("内容"))
+    # How many SMS the body is billed as (segments.py: 70, or 67 per part; the sign counts).
+    segments = models.PositiveSmallIntegerField(_("计费条数"), default=1)
     # Our template key (templates.py); the gateway is sent the provider's code for it.
     template = models.CharField(_("模板"), max_length=32, blank=True)
     # One-time codes are masked in the body shown to staff other than in the demo outbox.

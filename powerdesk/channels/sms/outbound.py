@@ -1,4 +1,5 @@
-"""Sending SMS: one interface, a local outbox for the demo and tests, Alibaba Cloud in production.
+"""Sending SMS: one interface, a local outbox for the demo and tests, Alibaba Cloud or Tencent
+Cloud in production (``POWERDESK_SMS_BACKEND``).
 
 ``sms_send`` is the only entry point. It renders an approved template (templates.py), stores
 the message, hands it to the configured backend and stores every hand-over as an
@@ -19,12 +20,13 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils import timezone
 
 from powerdesk.channels.base import ChannelError
-from powerdesk.channels.sms import protocol
+from powerdesk.channels.sms import protocol, segments, tencent_protocol
 from powerdesk.channels.sms.models import OutboundSms, OutboundSmsAttempt
 from powerdesk.channels.sms.templates import template_get
 
@@ -140,37 +142,120 @@ class AliyunSmsBackend:
         request = urllib.request.Request(  # noqa: S310  (the scheme is checked in settings)
             url, headers={"Accept": "application/json", "User-Agent": "PowerDesk-SMS/1"}
         )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                return response.status, response.read(_MAX_RESPONSE_BYTES)
-        except urllib.error.HTTPError as exc:
-            try:
-                return exc.code, exc.read(_MAX_RESPONSE_BYTES)
-            finally:
-                exc.close()
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, TimeoutError):
-                raise self._timeout() from exc
-            # Refused, unresolvable, TLS handshake: the request never reached the gateway.
-            raise protocol.AliyunSmsError(
-                f"gateway unreachable: {exc.reason}",
-                permanent=False,
-                vendor_code="network.unreachable",
-                retry_now=True,
-            ) from exc
-        except TimeoutError as exc:
-            raise self._timeout() from exc
-        except (OSError, http.client.HTTPException) as exc:
-            # Reset or closed mid-answer: the gateway may have taken the message.
-            raise protocol.AliyunSmsError(
-                f"connection lost during SendSms: {exc!r}", permanent=False, vendor_code="network.error"
-            ) from exc
+        return _exchange(request, timeout=self.timeout, error=protocol.AliyunSmsError)
 
-    def _timeout(self) -> protocol.AliyunSmsError:
-        # Not retried at once: the gateway may have accepted the message before we gave up.
-        return protocol.AliyunSmsError(
-            f"no SendSms answer within {self.timeout} s", permanent=False, vendor_code="network.timeout"
+
+def _exchange(
+    request: urllib.request.Request, *, timeout: float, error: type[ChannelError]
+) -> tuple[int, bytes]:
+    """One HTTP exchange with a gateway: (status, body), or ``error`` for the network failing."""
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return response.status, response.read(_MAX_RESPONSE_BYTES)
+    except urllib.error.HTTPError as exc:
+        try:
+            return exc.code, exc.read(_MAX_RESPONSE_BYTES)
+        finally:
+            exc.close()
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise _timeout(error, timeout) from exc
+        # Refused, unresolvable, TLS handshake: the request never reached the gateway.
+        raise error(
+            f"gateway unreachable: {exc.reason}",
+            permanent=False,
+            vendor_code="network.unreachable",
+            retry_now=True,
+        ) from exc
+    except TimeoutError as exc:
+        raise _timeout(error, timeout) from exc
+    except (OSError, http.client.HTTPException) as exc:
+        # Reset or closed mid-answer: the gateway may have taken the message.
+        raise error(
+            f"connection lost during SendSms: {exc!r}", permanent=False, vendor_code="network.error"
+        ) from exc
+
+
+def _timeout(error: type[ChannelError], timeout: float) -> ChannelError:
+    # Not retried at once: the gateway may have accepted the message before we gave up.
+    return error(f"no SendSms answer within {timeout} s", permanent=False, vendor_code="network.timeout")
+
+
+class TencentSmsBackend:
+    """Tencent Cloud SMS ``SendSms`` (2021-01-11) over HTTPS, TC3-signed (tencent_protocol.py).
+
+    Our message id travels as ``SessionContext``; the template's variables go as
+    ``TemplateParamSet`` in the order they appear in the text (Tencent numbers them {1}, {2} …).
+    """
+
+    name = "tencent"
+
+    def __init__(
+        self,
+        *,
+        endpoint: str,
+        region: str,
+        secret_id: str,
+        secret_key: str,
+        sdk_app_id: str,
+        sign_name: str,
+        template_ids: Mapping[str, str],
+        timeout: float,
+    ) -> None:
+        self.endpoint = endpoint if endpoint.endswith("/") else f"{endpoint}/"
+        self.host = urlsplit(self.endpoint).netloc
+        self.region = region
+        self.secret_id = secret_id
+        self.secret_key = secret_key
+        self.sdk_app_id = sdk_app_id
+        self.sign_name = sign_name
+        self.template_ids = dict(template_ids)
+        self.timeout = timeout
+
+    @classmethod
+    def from_settings(cls) -> TencentSmsBackend:
+        return cls(
+            endpoint=settings.SMS_TENCENT_ENDPOINT,
+            region=settings.SMS_TENCENT_REGION,
+            secret_id=settings.SMS_TENCENT_SECRET_ID,
+            secret_key=settings.SMS_TENCENT_SECRET_KEY,
+            sdk_app_id=settings.SMS_TENCENT_SDK_APP_ID,
+            sign_name=settings.SMS_SIGN_NAME,
+            template_ids=settings.SMS_TENCENT_TEMPLATES,
+            timeout=settings.SMS_TENCENT_TIMEOUT_SECONDS,
         )
+
+    def deliver(self, message: OutboundSms, *, params: Mapping[str, str]) -> Delivery:
+        template_id = self.template_ids.get(message.template)
+        if not template_id:
+            raise tencent_protocol.TencentSmsError(
+                f"no Tencent TemplateId for {message.template!r} in POWERDESK_SMS_TENCENT_TEMPLATES",
+                permanent=True,
+                vendor_code="config.TEMPLATE_ID_MISSING",
+            )
+        ordered = template_get(message.template).positional_variables
+        signed = tencent_protocol.send_sms_request(
+            host=self.host,
+            secret_id=self.secret_id,
+            secret_key=self.secret_key,
+            region=self.region,
+            sdk_app_id=self.sdk_app_id,
+            sign_name=self.sign_name,
+            phone=message.phone,
+            template_id=template_id,
+            template_params=[params[name] for name in ordered],
+            session_context=str(message.pk),
+            timestamp=int(timezone.now().timestamp()),
+        )
+        request = urllib.request.Request(  # noqa: S310  (the scheme is checked in settings)
+            self.endpoint,
+            data=signed.body,
+            method="POST",
+            headers=signed.headers | {"Accept": "application/json", "User-Agent": "PowerDesk-SMS/1"},
+        )
+        status, body = _exchange(request, timeout=self.timeout, error=tencent_protocol.TencentSmsError)
+        accepted = tencent_protocol.parse_send_sms_response(status, body)
+        return Delivery(accepted.serial_no, accepted.request_id)
 
 
 def get_backend() -> SmsBackend:
@@ -178,6 +263,8 @@ def get_backend() -> SmsBackend:
         return OutboxBackend()
     if settings.SMS_BACKEND == "aliyun":
         return AliyunSmsBackend.from_settings()
+    if settings.SMS_BACKEND == "tencent":
+        return TencentSmsBackend.from_settings()
     raise ChannelError(f"SMS backend {settings.SMS_BACKEND!r} is not available", permanent=True)
 
 
@@ -194,9 +281,11 @@ def sms_send(
     sms_template = template_get(template)
     cleaned = sms_template.clean_params(params)
     backend = get_backend()
+    body = f"【{settings.SMS_SIGN_NAME}】{sms_template.render(cleaned)}"
     message = OutboundSms.objects.create(
         phone=phone,
-        body=f"【{settings.SMS_SIGN_NAME}】{sms_template.render(cleaned)}",
+        body=body,
+        segments=segments.part_count(body),
         template=sms_template.key,
         purpose=purpose,
         backend=backend.name,

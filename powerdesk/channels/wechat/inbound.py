@@ -147,6 +147,8 @@ def callback(request: HttpRequest, slug: str) -> HttpResponse:
         context=context,
         render=lambda r: render_reply(r, message=message, create_time=int(time.time())).decode(),
     )
+    if message.event == "masssendjobfinish":
+        mass_send_job_finished(message, account=account)
     if not reply.rendered:
         return HttpResponse(SUCCESS_BODY, content_type="text/plain; charset=utf-8")
     body = reply.rendered.encode()
@@ -201,6 +203,22 @@ def inbound_message(message: WeChatMessage, *, account: WeChatAccount) -> Inboun
         event=message.event or "",
         event_key=message.event_key or "",
         raw=raw,
+    )
+
+
+def mass_send_job_finished(message: WeChatMessage, *, account: WeChatAccount) -> str:
+    """Hand WeChat's MASSSENDJOBFINISH report to the broadcasts app (idempotent there: a retried
+    push, or one for a mass send made elsewhere, changes nothing)."""
+    from powerdesk.broadcasts.delivery import job_report_record
+
+    return job_report_record(
+        app_id=account.app_id,
+        msg_id="" if message.msg_id is None else str(message.msg_id),
+        status=message.status or "",
+        total_count=message.total_count or 0,
+        filter_count=message.filter_count or 0,
+        sent_count=message.sent_count or 0,
+        error_count=message.error_count or 0,
     )
 
 

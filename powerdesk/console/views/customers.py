@@ -22,7 +22,6 @@ from powerdesk.events.choices import Channel
 from powerdesk.privacy.services import pii_access_record
 from powerdesk.staff.roles import Perm
 
-
 SEARCH_SHOWN = 50
 
 

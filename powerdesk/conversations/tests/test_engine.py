@@ -377,3 +377,18 @@ def test_racing_retries_are_stored_once_and_all_get_the_first_answer(rules, show
     assert len(answers) == 4 and len(set(answers)) == 1
     assert ConversationMessage.objects.filter(direction=Direction.INBOUND).count() == 1
     assert DomainEvent.objects.filter(kind="conversation.message_received").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_accounts_own_default_reply_replaces_the_built_in_fallback(rules):
+    from powerdesk.conversations.models import AutoReplySettings
+
+    built_in = ask("今天天气怎么样", kind=MessageKind.TEXT)
+    assert built_in.intent == "fallback" and "抱歉" in built_in.text
+    AutoReplySettings.objects.update_or_create(
+        channel="wechat", channel_account="demo", defaults={"fallback_text": "请拨打 95598 供电服务热线。"}
+    )
+
+    own = ask("今天天气怎么样？", kind=MessageKind.TEXT)
+
+    assert (own.intent, own.text) == ("fallback", "请拨打 95598 供电服务热线。")

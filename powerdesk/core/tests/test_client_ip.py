@@ -53,5 +53,5 @@ def test_trusted_proxies_setting_is_parsed_strictly(monkeypatch):
     monkeypatch.setenv("POWERDESK_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.5")
     assert [str(n) for n in env_networks("POWERDESK_TRUSTED_PROXIES", [])] == ["10.0.0.0/8", "192.168.1.5/32"]
     monkeypatch.setenv("POWERDESK_TRUSTED_PROXIES", "10.0.0.0/8,proxy.local")
-    with pytest.raises(ImproperlyConfigured, match="'proxy.local' is not an IP address"):
+    with pytest.raises(ImproperlyConfigured, match=r"'proxy\.local' is not an IP address"):
         env_networks("POWERDESK_TRUSTED_PROXIES", [])

@@ -134,8 +134,11 @@ def test_children_die_with_a_killed_supervisor():
 
 def test_the_demo_runs_the_web_server_and_the_worker(settings):
     settings.PAYMENTS_MODE = "live"  # the payment sandbox child has its own tests below
+    settings.DEMO_WECHAT_FAKE_ENABLED = False  # so is the fake WeChat (test_supervisor_wechat.py)
+    settings.DEMO_ALIPAY_FAKE_ENABLED = False  # and the fake Alipay gateway (test_demo_fake_alipay below)
     children = {child.name: child for child in demo_children(host="0.0.0.0", port=8123)}  # noqa: S104
-    assert list(children) == ["web", "worker"]
+    assert list(children) == ["web", "worker", "clock"]
+    assert children["clock"].argv[-1] == "clock"
     assert children["web"].argv[-5:] == ["serve", "--host", "0.0.0.0", "--port", "8123"]  # noqa: S104
     assert "worker" in children["worker"].argv
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
@@ -147,6 +150,8 @@ def sandbox_settings(settings, tmp_path, monkeypatch):
     settings.PAYMENTS_MODE = "sandbox"
     settings.PAYMENTS_SANDBOX_URL = "http://127.0.0.1:8799"
     settings.PAYMENTS_SANDBOX_KEY_FILE = tmp_path / "keys" / "payments_sandbox_keys.json"
+    settings.DEMO_WECHAT_FAKE_ENABLED = False  # the fake WeChat child: test_supervisor_wechat.py
+    settings.DEMO_ALIPAY_FAKE_ENABLED = False
     for name in ("POWERDESK_PAYMENTS_NOTIFY_BASE_URL", "POWERDESK_PAYMENTS_RETURN_URL"):
         monkeypatch.delenv(name, raising=False)
     return settings
@@ -211,3 +216,19 @@ def test_the_payment_sandbox_child_serves_and_stops_with_the_supervisor(sandbox_
     supervisor.send_signal(signal.SIGINT)
     assert supervisor.wait(timeout=15) == 0
     assert wait_dead(pids.values()) == []
+
+
+@pytest.mark.django_db
+def test_demo_fake_alipay_serves_where_the_demo_life_account_points(settings):
+    from powerdesk.channels.alipay.demo import demo_life_account_setup
+
+    settings.PAYMENTS_MODE = "live"
+    settings.DEMO_WECHAT_FAKE_ENABLED = False
+    assert "fake-alipay" not in [child.name for child in demo_children(host="127.0.0.1", port=8000)]
+    demo_life_account_setup()
+    children = {child.name: child for child in demo_children(host="127.0.0.1", port=8000)}
+    alipay = children["fake-alipay"]
+    assert alipay.argv[alipay.argv.index("--port") + 1] == "8704"
+    assert alipay.argv[-1] == "http://127.0.0.1:8000/channels/alipay/demo/"
+    settings.DEMO_ALIPAY_FAKE_ENABLED = False
+    assert "fake-alipay" not in [child.name for child in demo_children(host="127.0.0.1", port=8000)]

@@ -13,6 +13,7 @@ import time
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from powerdesk.channels.alipay.demo import demo_alipay_setup
 from powerdesk.content.demo import demo_articles
 from powerdesk.conversations.demo import demo_conversations_setup
 from powerdesk.demo.generator import (
@@ -32,6 +33,7 @@ from powerdesk.demo.logins import (
 )
 from powerdesk.demo.people import SHOWCASE_PHONE
 from powerdesk.demo.supervisor import Supervisor, demo_children
+from powerdesk.menus.demo import demo_menu_setup
 
 
 class Command(BaseCommand):
@@ -68,6 +70,8 @@ class Command(BaseCommand):
         demo_staff_sync_password(password=password)
         demo_articles()  # usage guides that the WeChat keyword "缴费" and the H5 article pages find
         demo_conversations_setup()  # the demo WeChat account (slug "demo") and its keyword rules
+        demo_menu_setup(site_url=f"http://{_browser_host(host)}:{port}")  # its draft custom menu
+        demo_alipay_setup()  # the demo Alipay life account (slug "demo"), pointed at the fake gateway
         if generate_only:
             self._print_logins(password, url=None)
             return
@@ -108,6 +112,7 @@ class Command(BaseCommand):
         lines = []
         if url:
             lines += [f"坐席工作台  {url}/console/", f"H5 微网页   {url}/h5/"]
+            lines += _fake_wechat_lines()
         lines.append(f"员工登录（密码均为 {password}，来自 {source}）：")
         lines += [f"  {login.username:<13} {login.role.label}" for login in DEMO_LOGINS]
         lines.append(f"示范客户：户号 {SHOWCASE_NUMBER} {SHOWCASE_NAME}，手机 {SHOWCASE_PHONE}（验证码见短信发件箱）")
@@ -119,6 +124,18 @@ class Command(BaseCommand):
 
 def _browser_host(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104  (comparing, not binding)
+
+
+def _fake_wechat_lines() -> list[str]:
+    from django.conf import settings
+
+    if not settings.DEMO_WECHAT_FAKE_ENABLED:
+        return []
+    lines = [f"模拟微信接口 {settings.DEMO_WECHAT_FAKE_URL}（微信内打开 H5 时的网页授权页、群发推送）"]
+    if settings.DEMO_FOLLOWER_RATE_PER_MINUTE:
+        lines.append(f"粉丝模拟器   每分钟约 {settings.DEMO_FOLLOWER_RATE_PER_MINUTE} 条消息经回调进入留言"
+                     "（POWERDESK_DEMO_FOLLOWER_RATE=0 关闭）")
+    return lines
 
 
 def _password_from_env() -> bool:

@@ -1,0 +1,133 @@
+"""Articles broadcasts: published content articles uploaded once as an mpnews material
+(uploadnews), previewed and sent by its media_id; drafts refused when composing, an article
+unpublished since then stops the start with a message naming it."""
+
+from __future__ import annotations
+
+import pytest
+
+from powerdesk.broadcasts.audience import AudienceChoice
+from powerdesk.broadcasts.choices import AudienceKind, BroadcastStatus, MessageKind
+from powerdesk.broadcasts.delivery import broadcast_send, broadcast_start
+from powerdesk.broadcasts.models import Broadcast
+from powerdesk.broadcasts.services import broadcast_create, broadcast_preview
+from powerdesk.content.services import article_create, article_publish, article_unpublish
+from powerdesk.core.exceptions import ApplicationError
+
+from .test_sending import MASS_SEND, delivered_once
+
+pytestmark = pytest.mark.django_db
+UPLOAD = "/cgi-bin/media/uploadnews"
+
+
+@pytest.fixture
+def articles(db):
+    first = article_create(
+        title="峰谷电价怎么算", body="# 峰谷电价\n- 峰时段 8:00–22:00\n- **谷时段**更便宜", summary="一图看懂"
+    )
+    second = article_create(title="线上缴费指南", body="打开公众号菜单“缴费”即可。")
+    draft = article_create(title="尚未发布的草稿", body="草稿")
+    for article in (first, second):
+        article_publish(article=article)
+    return first, second, draft
+
+
+def compose(staff, account, article_ids, **extra):
+    return broadcast_create(
+        staff=staff,
+        wechat_account=account,
+        title="用电知识",
+        message_kind=MessageKind.ARTICLES,
+        article_ids=article_ids,
+        thumb_media_id=extra.pop("thumb_media_id", "thumbMediaIdOfTheCover01"),
+        audience=AudienceChoice(kind=extra.pop("kind", AudienceKind.SEGMENT), **extra),
+    )
+
+
+def test_articles_are_uploaded_once_then_previewed_and_sent_as_mpnews(
+    province_manager, wechat_account, fake_wechat, customers, articles
+):
+    first, second, _ = articles
+    wechat_account.h5_base_url = "https://h5.example.cn"
+    wechat_account.save()
+    broadcast = compose(province_manager, wechat_account, [second.pk, first.pk], kind=AudienceKind.ALL)
+    assert broadcast.articles == [
+        {"id": second.pk, "title": "线上缴费指南"},
+        {"id": first.pk, "title": "峰谷电价怎么算"},
+    ]
+
+    broadcast_preview(broadcast=broadcast, openid=customers.a_residential[0], actor_staff_id=None)
+
+    [upload] = fake_wechat.calls(UPLOAD)
+    sent_articles = upload["body"]["articles"]
+    assert [a["title"] for a in sent_articles] == ["线上缴费指南", "峰谷电价怎么算"]
+    assert (
+        "<h2>峰谷电价</h2>" in sent_articles[1]["content"]
+        and "<strong>谷时段</strong>" in sent_articles[1]["content"]
+    )
+    assert sent_articles[1]["digest"] == "一图看懂"
+    assert sent_articles[1]["content_source_url"] == f"https://h5.example.cn{first.get_absolute_url()}"
+    assert {a["thumb_media_id"] for a in sent_articles} == {"thumbMediaIdOfTheCover01"}
+    broadcast.refresh_from_db()
+    [preview] = fake_wechat.calls("/cgi-bin/message/mass/preview")
+    assert preview["body"]["mpnews"] == {"media_id": broadcast.media_id}
+
+    Broadcast.objects.filter(pk=broadcast.pk).update(status=BroadcastStatus.QUEUED)
+    assert broadcast_start(broadcast_id=broadcast.pk) == BroadcastStatus.SENDING
+    assert broadcast_send(broadcast_id=broadcast.pk).status == BroadcastStatus.SUBMITTED
+
+    assert len(fake_wechat.calls(UPLOAD)) == 1  # the material is reused while fresh
+    calls = fake_wechat.calls(MASS_SEND)
+    assert {c["body"]["msgtype"] for c in calls} == {"mpnews"}
+    assert {c["body"]["mpnews"]["media_id"] for c in calls} == {broadcast.media_id}
+    assert {c["body"]["send_ignore_reprint"] for c in calls} == {1}
+    delivered_once(fake_wechat, broadcast)
+
+
+def test_only_published_articles_and_at_most_eight(clerk_a, wechat_account, articles):
+    _, _, draft = articles
+    with pytest.raises(ApplicationError) as refused:
+        compose(clerk_a, wechat_account, [draft.pk])
+    assert (refused.value.field, refused.value.message) == (
+        "articles",
+        "文章《尚未发布的草稿》尚未发布，只能群发已发布的文章。",
+    )
+    with pytest.raises(ApplicationError) as too_many:
+        compose(clerk_a, wechat_account, list(range(1, 10)))
+    assert too_many.value.message == "一条图文群发最多 8 篇文章（选了 9 篇）。"
+    with pytest.raises(ApplicationError) as no_thumb:
+        compose(clerk_a, wechat_account, [articles[0].pk], thumb_media_id="")
+    assert (no_thumb.value.code, no_thumb.value.field) == ("broadcast_thumb_required", "thumb_media_id")
+
+
+def test_an_article_unpublished_after_composing_stops_the_start(
+    clerk_a, wechat_account, fake_wechat, customers, articles
+):
+    first, second, _ = articles
+    broadcast = compose(clerk_a, wechat_account, [first.pk, second.pk])
+    article_unpublish(article=second)
+    Broadcast.objects.filter(pk=broadcast.pk).update(status=BroadcastStatus.QUEUED)
+
+    assert broadcast_start(broadcast_id=broadcast.pk) == BroadcastStatus.FAILED
+
+    broadcast.refresh_from_db()
+    assert broadcast.last_error == "文章《线上缴费指南》已撤回或删除，不能群发；请重新编辑群发内容。"
+    assert fake_wechat.calls(UPLOAD) == [] and fake_wechat.calls(MASS_SEND) == []
+
+
+def test_a_preview_of_an_unpublished_article_says_which(
+    clerk_a, wechat_account, fake_wechat, customers, articles
+):
+    from powerdesk.console.tests.helpers import client_for
+
+    first, second, _ = articles
+    broadcast = compose(clerk_a, wechat_account, [first.pk, second.pk])
+    article_unpublish(article=first)
+
+    response = client_for(clerk_a).post(
+        f"/console/wechat/broadcasts/{broadcast.pk}/preview/", {"openid": customers.a_residential[0]}
+    )
+
+    assert response.status_code == 400
+    assert "data-preview-error>文章《峰谷电价怎么算》已撤回或删除，不能群发" in response.content.decode()
+    assert fake_wechat.calls("/cgi-bin/message/mass/preview") == []

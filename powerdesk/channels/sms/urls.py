@@ -1,0 +1,8 @@
+from django.urls import path
+
+from powerdesk.channels.sms import inbound
+
+app_name = "channel_sms"
+urlpatterns = [
+    path("inbound/<slug:provider>/", inbound.upstream, name="inbound"),
+]
