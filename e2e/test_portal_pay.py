@@ -101,3 +101,52 @@ def test_customer_pays_the_bill_with_alipay_through_the_sandbox(
     expect(page.locator("[data-pay-button]")).to_have_count(0)
     assert account_balance(account=account_a).balance_fen == 0
     assert page_factory.js_errors == []
+
+
+def test_inside_wechat_a_follower_pays_with_wechat_pay_jsapi(
+    live_server,
+    transactional_db,
+    customer,
+    account_a,
+    payment_sandbox,
+    phone_page,
+    page_factory,
+    screenshot_path,
+):
+    """In WeChat's browser (the phone page's User-Agent is WeChat's) a customer known by their
+    Official Account openid pays with JSAPI: our page hands the signed parameters to the bridge
+    (the sandbox's stand-in here), which checks paySign and asks to confirm; the notification
+    credits; the result page shows 已到账."""
+    from powerdesk.customers.models import Identity
+
+    Identity.objects.create(
+        customer_user=customer,
+        provider="wechat_openid",
+        app_id=sandbox_keys.SANDBOX_WECHAT_APPID,
+        subject="o_demo_showcase",
+    )
+    make_billing_history(account_a)
+    owed_fen = account_balance(account=account_a).owed_fen
+    page = phone_page
+    sign_in(page, live_server.url, ACCOUNT_A_PHONE)
+    page.goto(f"{live_server.url}/h5/billing/0000000001/pay/")
+    page.get_by_text("微信支付", exact=True).tap()
+    dialogs = []
+
+    def confirm(dialog):
+        dialogs.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", confirm)
+    page.get_by_role("button", name="去支付").tap()
+
+    expect(page).to_have_url(re.compile(rf"^{re.escape(live_server.url)}/h5/pay/result/\?out_trade_no=PD"))
+    result = page.locator("#pay-result")
+    expect(result).to_have_attribute("data-order-status", "paid", timeout=15_000)
+    expect(result.locator("[data-status-label]")).to_have_text("已到账")
+    page.screenshot(path=screenshot_path("portal_pay_jsapi_result.png"), full_page=True)
+    assert dialogs == ["微信支付（沙箱）：确认支付？"]
+    order = PaymentOrder.objects.get()
+    assert (order.gateway, order.channel, order.status) == ("wechatpay", "wechat", OrderStatus.PAID)
+    assert Payment.objects.filter(gateway="wechatpay", amount_fen=owed_fen).count() == 1
+    assert page_factory.js_errors == []

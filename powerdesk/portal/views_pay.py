@@ -162,6 +162,31 @@ def _browser_url(request: HttpRequest, order: PaymentOrder, pay_url: str) -> str
     return pay_url
 
 
+def _jsapi_openid(request: HttpRequest, gateway: str) -> str:
+    """Inside WeChat's browser, WeChat Pay must be JSAPI (H5 pay is refused there): the payer is
+    the customer's own openid under the paying AppID, known from the Official Account OAuth
+    sign-in. Elsewhere, or without such an identity, "" (H5 pay)."""
+    if gateway != GatewayKind.WECHATPAY or "MicroMessenger" not in request.headers.get("User-Agent", ""):
+        return ""
+    from powerdesk.customers.choices import IdentityProvider
+    from powerdesk.customers.models import Identity
+    from powerdesk.payments.gateways.base import gateway_get
+
+    try:
+        app_id = gateway_get(GatewayKind.WECHATPAY).appid
+    except KeyError:
+        return ""
+    return (
+        Identity.objects.filter(
+            customer_user=request.customer_user, provider=IdentityProvider.WECHAT_OPENID, app_id=app_id
+        )
+        .order_by("-last_seen_at", "-id")
+        .values_list("subject", flat=True)
+        .first()
+        or ""
+    )
+
+
 def _remember(request: HttpRequest, out_trade_no: str) -> None:
     orders = [no for no in request.session.get(SESSION_ORDERS_KEY, []) if no != out_trade_no]
     request.session[SESSION_ORDERS_KEY] = [*orders, out_trade_no][-SESSION_ORDERS_KEPT:]
@@ -178,14 +203,16 @@ def pay(request: HttpRequest, account: Account) -> HttpResponse:
     if request.method == "POST":
         form = PayForm(request.POST)
         if form.is_valid():
+            payer_openid = _jsapi_openid(request, form.cleaned_data["gateway"])
             try:
                 order, instruction = payment_order_create(
                     customer_user=request.customer_user,
                     account_number=account.number,
                     amount_fen=form.cleaned_data["amount"],
                     gateway=form.cleaned_data["gateway"],
-                    channel=Channel.H5,
+                    channel=Channel.WECHAT if payer_openid else Channel.H5,
                     client_ip=client_ip(request) or "",
+                    payer_openid=payer_openid,
                 )
             except NotFound:
                 raise
@@ -194,6 +221,22 @@ def pay(request: HttpRequest, account: Account) -> HttpResponse:
                 status = exc.status
             else:
                 _remember(request, order.out_trade_no)
+                if instruction.prepay_id:  # JSAPI: the page asks WeChat's client to pay
+                    return render(
+                        request,
+                        "portal/pay/jsapi.html",
+                        {
+                            "account": account,
+                            "tab": "billing",
+                            "order": order,
+                            "pay_params": instruction.params,
+                            "result_url": _result_url(request, order),
+                            # outside WeChat (demo, tests) the sandbox stands in for its bridge
+                            "bridge_url": f"{settings.PAYMENTS_SANDBOX_URL.rstrip('/')}/wechatpay/jsbridge.js"
+                            if settings.PAYMENTS_MODE == "sandbox"
+                            else "",
+                        },
+                    )
                 target = _browser_url(request, order, instruction.pay_url)
                 if target:
                     return HttpResponseRedirect(target)

@@ -267,3 +267,52 @@ def test_another_customer_cannot_pay_into_my_session(client, customer, stranger,
     sign_in(client, stranger)
     assert client.post(pay_url(), {"amount": "10", "gateway": "alipay"}).status_code == 404
     assert not PaymentOrder.objects.exists()
+
+
+# --- inside WeChat's browser: JSAPI ---------------------------------------------------------
+
+WECHAT_UA = "Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 Mobile/15E148 MicroMessenger/8.0.50 NetType/WIFI"
+
+
+def _wechat_identity(customer, payments_keys):
+    from powerdesk.customers.models import Identity
+
+    return Identity.objects.create(
+        customer_user=customer,
+        provider="wechat_openid",
+        app_id=payments_keys[1]["wechat_appid"],
+        subject="o_demo_showcase",
+    )
+
+
+def test_in_wechat_a_follower_pays_with_jsapi_as_their_own_openid(
+    customer_client, customer, account_a, sandbox, payments_keys
+):
+    _wechat_identity(customer, payments_keys)
+    response = customer_client.post(
+        pay_url(), {"amount": "12.30", "gateway": "wechatpay"}, headers={"User-Agent": WECHAT_UA}
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    order = PaymentOrder.objects.get()
+    assert (order.amount_fen, order.channel) == (1230, "wechat")
+    prepay_id = next(o for o in sandbox.state._orders.values()).prepay_id
+    assert f"prepay_id={prepay_id}" in html and '"paySign"' in html  # the signed bridge parameters
+    assert f"{sandbox.url}/wechatpay/jsbridge.js" in html  # sandbox: the bridge stand-in
+    assert next(iter(sandbox.state._orders.values())).payer_openid == "o_demo_showcase"
+
+
+def test_in_wechat_without_a_wechat_identity_it_is_h5_pay(customer_client, account_a, sandbox):
+    response = customer_client.post(
+        pay_url(), {"amount": "1", "gateway": "wechatpay"}, headers={"User-Agent": WECHAT_UA}
+    )
+    assert response.status_code == 302 and "/wechatpay/cashier/" in response["Location"]
+    assert PaymentOrder.objects.get().channel == "h5"
+
+
+def test_outside_wechat_the_identity_does_not_matter(
+    customer_client, customer, account_a, sandbox, payments_keys
+):
+    _wechat_identity(customer, payments_keys)
+    response = customer_client.post(pay_url(), {"amount": "1", "gateway": "wechatpay"})
+    assert response.status_code == 302 and "/wechatpay/cashier/" in response["Location"]
