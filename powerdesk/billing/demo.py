@@ -101,7 +101,7 @@ PAYMENT_METHODS = (
     ("支付宝", "alipay", Channel.ALIPAY, 30),
     ("微信", "wechat_pay", Channel.WECHAT, 35),
     ("营业厅", IMPORT_GATEWAY, Channel.OUTLET, 15),
-    ("银行代扣", IMPORT_GATEWAY, Channel.SYSTEM, 20),
+    ("银行代扣", IMPORT_GATEWAY, Channel.BANK, 20),
 )
 _METHOD_CUMULATIVE = [sum(m[3] for m in PAYMENT_METHODS[: i + 1]) for i in range(len(PAYMENT_METHODS))]
 PAID_SHARE = 0.96  # bills before the last one that are paid

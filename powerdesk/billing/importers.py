@@ -92,9 +92,8 @@ _CHANNEL_NAMES = {
     "营业厅": Channel.OUTLET,
     "柜台": Channel.OUTLET,
     "坐收": Channel.OUTLET,
-    "银行代扣": Channel.SYSTEM,
-    "代扣": Channel.SYSTEM,
-    "银行": Channel.SYSTEM,
+    "代扣": Channel.BANK,
+    "银行": Channel.BANK,
 }
 
 BILL_COLUMNS = ["account_number", "period", "kwh_total", "issued_on", "due_date"]

@@ -13,5 +13,6 @@ class Channel(models.TextChoices):
     API = "api", _("开放接口")
     WEB = "web", _("网站")
     OUTLET = "outlet", _("营业厅")
+    BANK = "bank", _("银行代扣")
     CONSOLE = "console", _("坐席工作台")
     SYSTEM = "system", _("系统")

@@ -118,3 +118,10 @@ def test_amount_in_yuan_must_be_whole_fen(account_a, tmp_path):
     result = import_payments(path)
     assert (result.created, result.rejected) == (1, 1)
     assert Payment.objects.get().amount_fen == 11298
+
+
+@pytest.mark.parametrize("name", ["银行代扣", "代扣", "银行", "bank"])
+def test_bank_withholding_is_its_own_channel(account_a, tmp_path, name):
+    import_payments(write_csv(tmp_path / "b.csv", [pay("B1", channel=name)], COLUMNS))
+    assert Payment.objects.get().channel == "bank"
+    assert not PointsEntry.objects.exists()  # withholding is not an online payment
