@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+import time
 
 import pytest
 from django.utils import timezone
@@ -168,6 +169,10 @@ def test_job_finish_event_is_pushed_to_our_callback_signed(wechat, fake_wechat, 
     assert f"<MsgID>{result.msg_id}</MsgID>" in body
     assert re.search(r"<TotalCount>3</TotalCount>.*<SentCount>2</SentCount>", body)
     assert "<ToUserName><![CDATA[gh_4d00ed8d6399]]></ToUserName>" in body
+    # The fake records the push once our answer is back, a moment after the sink saw it.
+    deadline = time.monotonic() + 5
+    while not fake_wechat.pushes() and time.monotonic() < deadline:
+        time.sleep(0.02)
     [recorded] = fake_wechat.pushes()
     assert recorded["http_status"] == 200 and recorded["answer"] == "success"
 
