@@ -285,7 +285,11 @@ def _run_one(accounts: int, *, database_url: str | None) -> dict:
         )
     if result.returncode != 0:
         raise RuntimeError(f"billing import bench failed:\n{result.stderr[-4000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+    # Written at once: a failure while cleaning up afterwards (dropping the database) must not
+    # lose the figures of a run that took hours.
+    print(f"billing_import result: {json.dumps(measured)}", file=sys.stderr, flush=True)
+    return measured
 
 
 def run(
