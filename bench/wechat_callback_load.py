@@ -55,27 +55,26 @@ the figures are only as good as the machine is quiet).
 
 Options: ``--rate`` (messages/s), ``--seconds`` (measured), ``--warmup`` (seconds at the same rate
 first, not counted), ``--impl ours|wechatpy|both``, ``--rounds``, ``--workers`` (uvicorn
-processes, default 2), ``--interface asgi|wsgi`` (asgi: Django's ASGI handler exactly as
-``powerdesk serve`` runs it; wsgi: Django's WSGI handler on uvicorn's 10-thread pool, for
-comparison), ``--followers N`` (N bound followers — family members of the same account — send in
+processes, default 2), ``--interface asgi|django-asgi|wsgi`` (asgi: ``powerdesk.asgi`` exactly as
+``powerdesk serve`` runs it — Django's WSGI handler on a bounded thread pool; django-asgi:
+Django's own ASGI handler, which ``powerdesk.asgi`` used before; wsgi: uvicorn's own WSGI
+adapter, for comparison), ``--followers N`` (N bound followers — family members of the same account — send in
 turn; default 1, every message from the same follower), ``--log-level`` (the server's; default
 WARNING, INFO adds the request log line per message), ``--database-url`` (an empty PostgreSQL
 database instead of a throw-away server), ``--profile N`` (diagnostics, needs ``DATABASE_URL``:
 N sequential requests in-process through Django's test client, wall and CPU time, the SQL of one
 request with timings, and cProfile by cumulative and own time).
 
-Findings so far (see the issue's report for the numbers)
--------------------------------------------------------
-* Under the ASGI handler every request runs its sync view in a thread of its own, so Django's
-  per-thread database connection is opened for each request and never reused
-  (``CONN_MAX_AGE`` cannot help): one new PostgreSQL session per message, several ms of server
-  CPU, and under overload one connection per request in flight until PostgreSQL refuses
-  ("too many clients", ``server_log.too_many_clients``). ``--interface wsgi`` shows the same
-  stack with persistent connections.
-* One "电费" message costs about 20 SQL statements in one transaction; two of them update a
-  row every concurrent message shares — the keyword rule's ``hit_count`` (every follower) and
-  the follower's conversation thread (the same follower) — so those transactions queue on that
-  row's lock until commit.
+Findings (docs/performance.md has the figures)
+----------------------------------------------
+* Django's ASGI handler ran each request's sync view and middleware in a new thread, hopping
+  between it and the event loop per middleware: ~4 ms more server CPU per message than the same
+  stack on a thread pool, and no connection reuse. ``powerdesk.asgi`` now serves HTTP on a
+  bounded thread pool (``--interface django-asgi`` keeps the old way measurable).
+* One "电费" message took 19 SQL statements, each compiled by the ORM; it now takes 9, written
+  once (core/rowsql.py, raw selectors pinned to their ORM twins by tests), with the two rows
+  every concurrent message shares — the follower's thread and the keyword rule's hit count —
+  updated last, just before commit.
 """
 
 from __future__ import annotations
@@ -141,8 +140,17 @@ def _bench_urlconf():
 
 
 def bench_asgi_application():
-    """Django's ASGI handler, as ``powerdesk.asgi`` builds it, with the bench-only wechatpy route
-    set per request as ``request.urlconf`` (the project's own URLs are all still there)."""
+    """``powerdesk.asgi`` as ``powerdesk serve`` runs it — Django's WSGI handler on the bounded
+    thread pool — with the bench-only wechatpy route set per request as ``request.urlconf``
+    (the project's own URLs are all still there)."""
+    from powerdesk.asgi import build_application
+
+    return build_application(bench_wsgi_application())
+
+
+def bench_django_asgi_application():
+    """``--interface django-asgi``: Django's own ASGI handler instead (what ``powerdesk.asgi``
+    used before; kept to measure why it no longer does)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "powerdesk.settings")
     import django
     from django.core.handlers.asgi import ASGIHandler
@@ -159,8 +167,8 @@ def bench_asgi_application():
 
 
 def bench_wsgi_application():
-    """The same through Django's WSGI handler (``--interface wsgi``: uvicorn runs it on a pool of
-    10 threads per worker, so each thread keeps its database connection)."""
+    """Django's WSGI handler with the bench route (``--interface wsgi``: uvicorn's own WSGI
+    adapter runs it on a pool of 10 threads per worker)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "powerdesk.settings")
     import django
     from django.core.handlers.wsgi import WSGIHandler
@@ -199,6 +207,9 @@ def _wechatpy_message_to_ours(message):
     )
 
 
+_THEIR_CRYPTO: dict = {}
+
+
 def wechatpy_callback(request, slug: str):
     """The callback view (powerdesk/channels/wechat/inbound.py) with wechatpy as the protocol
     layer. Bench only: the app itself never imports wechatpy."""
@@ -213,7 +224,7 @@ def wechatpy_callback(request, slug: str):
     from powerdesk.channels.wechat.inbound import PASSIVE_REPLY_SECONDS, inbound_message, render_reply
     from powerdesk.channels.wechat.outbound import reply_text
     from powerdesk.channels.wechat.protocol import SUCCESS_BODY
-    from powerdesk.channels.wechat_store.models import WeChatAccount
+    from powerdesk.channels.wechat_store.selectors import account_for_callback
     from powerdesk.conversations.choices import ReplyKind
     from powerdesk.conversations.engine import handle_inbound
     from powerdesk.conversations.messages import ChannelContext
@@ -221,7 +232,7 @@ def wechatpy_callback(request, slug: str):
     started = time.monotonic()
     if request.method != "POST":
         return HttpResponse(status=405, headers={"Allow": "POST"})
-    account = WeChatAccount.objects.filter(slug=slug, is_active=True).first()
+    account = account_for_callback(slug)  # the same lookup as ours
     if account is None:
         return HttpResponse(status=404)
     query = request.GET
@@ -230,7 +241,11 @@ def wechatpy_callback(request, slug: str):
         check_signature(account.token, query["signature"], timestamp, nonce)
         if abs(time.time() - int(timestamp)) > account.timestamp_window_seconds:
             return HttpResponse(status=403)
-        crypto = TheirCrypto(account.token, account.encoding_aes_key, account.app_id)
+        # Kept per sealed key, as ours is (wech_store.selectors.account_crypto).
+        crypto_key = (account.token, account.encoding_aes_key_ciphertext, account.app_id)
+        crypto = _THEIR_CRYPTO.get(crypto_key)
+        if crypto is None:
+            crypto = _THEIR_CRYPTO[crypto_key] = TheirCrypto(account.token, account.encoding_aes_key, account.app_id)
         plaintext = crypto.decrypt_message(request.body, query["msg_signature"], timestamp, nonce)
         message = parse_message(plaintext)
     except (InvalidSignatureException, InvalidAppIdException):
@@ -313,7 +328,7 @@ def _role_serve(port: int, workers: int, log_level: str, interface: str = "asgi"
 
     Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # as powerdesk serve does
     uvicorn.run(
-        f"wechat_callback_load:bench_{interface}_application",
+        f"wechat_callback_load:bench_{interface.replace('-', '_')}_application",
         factory=True,
         interface="wsgi" if interface == "wsgi" else "asgi3",
         app_dir=str(BENCH_DIR),
@@ -988,10 +1003,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--interface",
-        choices=["asgi", "wsgi"],
+        choices=["asgi", "django-asgi", "wsgi"],
         default="asgi",
-        help="asgi: Django's ASGI handler, as powerdesk serve runs it (default); "
-        "wsgi: Django's WSGI handler on uvicorn's thread pool, for comparison",
+        help="asgi: powerdesk.asgi as powerdesk serve runs it (default); django-asgi: Django's "
+        "own ASGI handler; wsgi: Django's WSGI handler on uvicorn's thread pool",
     )
     parser.add_argument(
         "--followers",

@@ -115,6 +115,9 @@ DATABASE_URL = env_str("DATABASE_URL", "")
 # POWERDESK_DB_POOL=false falls back to persistent per-thread connections.
 DB_POOL = env_bool("POWERDESK_DB_POOL", True)
 DB_POOL_MAX_SIZE = env_int("POWERDESK_DB_POOL_MAX_SIZE", 16, minimum=2, maximum=500)
+# Threads per server process running requests (powerdesk/asgi.py); each holds at most one
+# database connection while it works, so keep it at or below POWERDESK_DB_POOL_MAX_SIZE.
+HTTP_THREADS = env_int("POWERDESK_HTTP_THREADS", 12, minimum=1, maximum=256)
 if DATABASE_URL:
     if DB_POOL:
         DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}

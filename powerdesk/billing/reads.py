@@ -7,10 +7,12 @@ change no money, and each face calls them once per view, with the channel it ser
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,7 +21,7 @@ from powerdesk.billing import events as kinds
 from powerdesk.billing.models import Bill, DailyReading, LedgerEntry, Payment, PointsEntry
 from powerdesk.billing.selectors import BillWithStatus, account_balance_fen, bills_with_status
 from powerdesk.core.exceptions import ApplicationError, NotFound
-from powerdesk.customers.models import Account, CustomerUser
+from powerdesk.customers.models import Account, Binding, CustomerUser
 from powerdesk.customers.services import active_bindings
 from powerdesk.customers.validation import clean_account_number
 from powerdesk.events.choices import Channel
@@ -69,6 +71,28 @@ def customer_accounts(*, customer_user: CustomerUser) -> list[Account]:
         .order_by("valid_from", "pk")
     )
     return [binding.account for binding in bindings]
+
+
+def customer_accounts_brief(*, customer_user_id: int) -> list[Account]:
+    """``customer_accounts`` in one statement written once, for the channel answers that run on
+    every message: each account comes with ``id``, ``number`` and ``holder_name`` loaded (any
+    other field loads if read). Same bindings, same order (``test_reads`` pins it)."""
+    return list(
+        Account.objects.raw(
+            _brief_accounts_sql(),
+            [customer_user_id, connection.ops.adapt_datetimefield_value(timezone.now())],
+        )
+    )
+
+
+@functools.cache
+def _brief_accounts_sql() -> str:
+    binding, account = Binding._meta.db_table, Account._meta.db_table
+    return (
+        f'SELECT a."id", a."number", a."holder_name" FROM "{binding}" b JOIN "{account}" a ON a."id" = b."account_id" '  # noqa: S608 (names from the models; values are parameters)
+        'WHERE b."customer_user_id" = %s AND b."ended_at" IS NULL AND (b."valid_until" IS NULL OR b."valid_until" > %s) '
+        'ORDER BY b."valid_from", b."id"'
+    )
 
 
 def account_get_for_customer(*, customer_user: CustomerUser, number: str) -> Account:

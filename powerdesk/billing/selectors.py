@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 
@@ -59,3 +60,54 @@ def bills_with_status(account: Account, *, today: date | None = None) -> list[Bi
             status = BillStatus.UNPAID
         result.append(BillWithStatus(bill, status, outstanding))
     return list(reversed(result))
+
+
+def newest_bill_with_status(account_id: int, *, today: date | None = None) -> BillWithStatus | None:
+    """``bills_with_status(account)[0]`` in one statement, for answering "电费" on a channel.
+
+    FIFO settles older bills first, so what reaches the newest bill is whatever credit is left
+    after all older bills: ``settled = clamp(credits - older bills, 0, amount)``. The bill comes
+    back with only the fields a reply shows (the rest load if read); ``test_selectors`` pins it
+    to ``bills_with_status`` on random ledgers.
+    """
+    today = today or timezone.localdate()
+    rows = list(Bill.objects.raw(_newest_bill_sql(), [*_CHARGES, LedgerKind.LATE_FEE, account_id, True]))
+    if not rows:
+        return None
+    bill = rows[0]
+    credits = -bill.negative_fen - bill.other_positive_fen - bill.late_fee_fen
+    settled = max(0, min(bill.amount_fen, credits - bill.older_fen))
+    outstanding = bill.amount_fen - settled
+    if outstanding == 0:
+        status = BillStatus.PAID
+    elif bill.due_date < today:
+        status = BillStatus.OVERDUE
+    elif settled:
+        status = BillStatus.PARTIAL
+    else:
+        status = BillStatus.UNPAID
+    return BillWithStatus(bill, status, outstanding)
+
+
+@functools.cache
+def _newest_bill_sql() -> str:
+    bills, ledger = Bill._meta.db_table, LedgerEntry._meta.db_table
+
+    def ledger_sum(condition: str) -> str:
+        return (
+            f'(SELECT COALESCE(SUM(e."amount_fen"), 0) FROM "{ledger}" e '  # noqa: S608 (names from the models)
+            f'WHERE e."account_id" = b."account_id" AND {condition})'
+        )
+
+    return (
+        f'SELECT b."id", b."account_id", b."period", b."version", b."amount_fen", b."kwh_total", b."due_date", '  # noqa: S608 (names from the models; values are parameters)
+        f'(SELECT COALESCE(SUM(o."amount_fen"), 0) FROM "{bills}" o WHERE o."account_id" = b."account_id" '
+        'AND o."is_current" = b."is_current" AND o."period" < b."period") AS older_fen, '
+        + ledger_sum('e."amount_fen" < 0')
+        + " AS negative_fen, "
+        + ledger_sum('e."amount_fen" > 0 AND e."kind" NOT IN (%s, %s, %s)')
+        + " AS other_positive_fen, "
+        + ledger_sum('e."kind" = %s')
+        + f' AS late_fee_fen FROM "{bills}" b WHERE b."account_id" = %s AND b."is_current" = %s '
+        'ORDER BY b."period" DESC LIMIT 1'
+    )

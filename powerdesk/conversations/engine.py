@@ -21,6 +21,7 @@ nothing, acts on nothing, and gets the first answer back verbatim (``Reply.repla
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -32,7 +33,7 @@ from django.utils.translation import gettext as _
 
 from powerdesk.conversations import intents, services
 from powerdesk.conversations.choices import Delivery, Intent, MessageKind, ReplyKind, RuleReplyKind
-from powerdesk.conversations.keywords import matcher_for
+from powerdesk.conversations.keywords import account_rules
 from powerdesk.conversations.messages import (
     MAX_ARTICLES,
     Article,
@@ -43,6 +44,7 @@ from powerdesk.conversations.messages import (
 )
 from powerdesk.conversations.models import KeywordRule
 from powerdesk.customers.models import CustomerUser, Identity
+from powerdesk.events.services import events_save
 
 log = logging.getLogger(__name__)
 
@@ -89,19 +91,32 @@ def handle_inbound(
     context = context or ChannelContext()
     with transaction.atomic():
         customer_user = customer_user_for(message.sender)
+        events: list = []  # both events go in one INSERT at the end
         inbound = services.inbound_record(
-            message=message, customer_user_id=customer_user.pk if customer_user else None
+            message=message,
+            customer_user_id=customer_user.pk if customer_user else None,
+            pending_events=events,
+            touch_thread=False,
         )
         if inbound is None:
             return _replay(message)
         reply = resolve_reply(message, customer_user=customer_user, context=context)
         deferred = not reply.is_nothing and (context.defer_reply or _too_late(context))
         delivery = Delivery.NONE if reply.is_nothing else Delivery.DEFERRED if deferred else Delivery.PASSIVE
-        outbound = services.reply_record(inbound=inbound, reply=reply, delivery=delivery)
+        rendered = render(reply) if render is not None and delivery == Delivery.PASSIVE else ""
+        outbound = services.reply_record(
+            inbound=inbound,
+            reply=reply,
+            delivery=delivery,
+            rendered=rendered,
+            pending_events=events,
+            touch_thread=False,
+        )
+        events_save(events)
+        # Last, as they lock rows other messages share (the thread, the rule) until commit.
+        services.thread_touch(inbound, needs_staff=services.reply_needs_staff(reply))
         if reply.rule_id is not None:
             services.keyword_rule_hit(rule_id=reply.rule_id)
-        rendered = render(reply) if render is not None and delivery == Delivery.PASSIVE else ""
-        services.inbound_rendered_store(inbound=inbound, rendered=rendered)
         if deferred:
             from powerdesk.conversations.tasks import reply_deliver_dispatch
 
@@ -122,20 +137,28 @@ def _replay(message: InboundMessage) -> Reply:
         return Reply.nothing().with_outcome(rendered="", replayed=True)
     reply = Reply.from_payload(outbound.payload)
     return reply.with_outcome(
-        rendered=inbound.rendered_reply, replayed=True, deferred=outbound.delivery != Delivery.PASSIVE
+        rendered=outbound.rendered_reply, replayed=True, deferred=outbound.delivery != Delivery.PASSIVE
     )
 
 
 def customer_user_for(sender: SenderIdentity) -> CustomerUser | None:
-    """The active customer user owning this channel identity, if we know it."""
-    identity = (
-        Identity.objects.select_related("customer_user")
-        .filter(provider=sender.provider, app_id=sender.app_id, subject=sender.subject)
-        .first()
+    """The active customer user owning this channel identity, if we know it.
+
+    One statement written once (this runs for every message); the user comes back with only
+    ``id`` and ``is_active`` loaded — any other field is fetched if something reads it."""
+    users = list(
+        CustomerUser.objects.raw(_customer_user_sql(), [sender.provider, sender.app_id, sender.subject])
     )
-    if identity is None or not identity.customer_user.is_active:
-        return None
-    return identity.customer_user
+    return users[0] if users else None
+
+
+@functools.cache
+def _customer_user_sql() -> str:
+    identity, user = Identity._meta.db_table, CustomerUser._meta.db_table
+    return (
+        f'SELECT u."id", u."is_active" FROM "{identity}" i JOIN "{user}" u ON u."id" = i."customer_user_id" '  # noqa: S608 (names from the models; values are parameters)
+        'WHERE i."provider" = %s AND i."app_id" = %s AND i."subject" = %s AND u."is_active"'
+    )
 
 
 # --- resolution, in the documented order -------------------------------------------------------
@@ -174,13 +197,11 @@ def _event_intent(message: InboundMessage) -> Intent:
 
 
 def _keyword_reply(message: InboundMessage, text: str, request: intents.IntentRequest) -> Reply | None:
-    match = matcher_for(channel=message.channel, channel_account=message.channel_account).match(text)
+    loaded = account_rules(channel=message.channel, channel_account=message.channel_account)
+    match = loaded.matcher.match(text)
     if match is None:
         return None
-    rule = KeywordRule.objects.filter(pk=match.rule.rule_id, active=True).first()
-    if rule is None:  # deleted since the matcher was built
-        return None
-    return rule_reply(rule, request)
+    return rule_reply(loaded.rules[match.rule.rule_id], request)
 
 
 def rule_reply(rule: KeywordRule, request: intents.IntentRequest) -> Reply:

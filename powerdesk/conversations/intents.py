@@ -27,10 +27,10 @@ from powerdesk.billing.choices import BillStatus
 from powerdesk.billing.reads import (
     account_balance,
     account_get_for_customer,
-    customer_accounts,
+    customer_accounts_brief,
     fen_to_yuan,
 )
-from powerdesk.billing.selectors import bills_with_status
+from powerdesk.billing.selectors import newest_bill_with_status
 from powerdesk.consent.choices import ConsentPurpose, ConsentSource
 from powerdesk.consent.services import consent_opt_out
 from powerdesk.conversations.choices import Intent, ReplyKind
@@ -89,7 +89,7 @@ def _kwh(value: Decimal) -> str:
 def _bound_accounts(request: IntentRequest) -> list[Account] | None:
     if request.customer_user is None:
         return None
-    return customer_accounts(customer_user=request.customer_user) or None
+    return customer_accounts_brief(customer_user_id=request.customer_user.pk) or None
 
 
 def binding_reply(request: IntentRequest, intent: Intent) -> Reply:
@@ -124,10 +124,9 @@ _STATUS_TEXT = {
 
 def _bill_text(account: Account) -> str:
     """The newest bill of one account, as two lines: the account, then the bill."""
-    bills = bills_with_status(account)
-    if not bills:
+    row = newest_bill_with_status(account.pk)
+    if row is None:
         return _account_line(account) + "\n" + _("暂无电费账单。")
-    row = bills[0]
     return (
         _account_line(account)
         + "\n"

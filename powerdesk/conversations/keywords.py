@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import unicodedata
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -353,7 +354,24 @@ class KeywordMatcher:
 
 # --- the per-process cache ---------------------------------------------------------------------
 
-_cache: dict[tuple[str, str], tuple[int, KeywordMatcher]] = {}
+# How long a process trusts its cached rules before it asks whether they changed (one query).
+# A rule change made by this process is seen at once (``matcher_forget``); one made elsewhere
+# within this many seconds.
+RECHECK_SECONDS = 1.0
+
+
+@dataclass
+class AccountRules:
+    """One account's active rules as the engine needs them: the matcher that picks the winner
+    and every rule by id (the reply it gives), as of rule-set ``version``."""
+
+    version: int
+    matcher: KeywordMatcher
+    rules: dict[int, KeywordRule]
+    checked_at: float = 0.0
+
+
+_cache: dict[tuple[str, str], AccountRules] = {}
 _cache_lock = threading.Lock()
 
 
@@ -373,20 +391,40 @@ def active_rule_entries(*, channel: str, channel_account: str) -> list[RuleEntry
     return [RuleEntry(pk, MatchKind(kind), pattern, priority) for pk, kind, pattern, priority in rows]
 
 
-def matcher_for(*, channel: str, channel_account: str) -> KeywordMatcher:
-    """The account's matcher, rebuilt when its rule-set version moved since it was built."""
+def account_rules(*, channel: str, channel_account: str) -> AccountRules:
+    """The account's rules, rebuilt when its rule-set version moved since they were loaded
+    (checked at most every ``RECHECK_SECONDS``)."""
     cache_key = (str(channel), channel_account)
-    version = rule_set_version(channel=channel, channel_account=channel_account)
     cached = _cache.get(cache_key)
-    if cached is not None and cached[0] == version:
-        return cached[1]
+    now = time.monotonic()
+    if cached is not None and now - cached.checked_at < RECHECK_SECONDS:
+        return cached
+    version = rule_set_version(channel=channel, channel_account=channel_account)
+    if cached is not None and cached.version == version:
+        cached.checked_at = now
+        return cached
     # The version was read before the rules: a change committed in between leaves newer rules
-    # under the older number, which the next lookup rebuilds — never stale rules under a new one.
-    rules = active_rule_entries(channel=channel, channel_account=channel_account)
-    matcher = KeywordMatcher.build(rules)
+    # under the older number, which the next check rebuilds — never stale rules under a new one.
+    rules = {
+        rule.pk: rule
+        for rule in KeywordRule.objects.filter(channel=channel, channel_account=channel_account, active=True)
+    }
+    entries = [RuleEntry(r.pk, MatchKind(r.match_kind), r.pattern, r.priority) for r in rules.values()]
+    loaded = AccountRules(version=version, matcher=KeywordMatcher.build(entries), rules=rules, checked_at=now)
     with _cache_lock:
-        _cache[cache_key] = (version, matcher)
-    return matcher
+        _cache[cache_key] = loaded
+    return loaded
+
+
+def matcher_for(*, channel: str, channel_account: str) -> KeywordMatcher:
+    """The account's matcher (see ``account_rules``)."""
+    return account_rules(channel=channel, channel_account=channel_account).matcher
+
+
+def matcher_forget(*, channel: str, channel_account: str) -> None:
+    """This process changed the account's rules: load them again at the next lookup."""
+    with _cache_lock:
+        _cache.pop((str(channel), channel_account), None)
 
 
 def matcher_cache_clear() -> None:

@@ -35,9 +35,10 @@ class ConversationMessage(models.Model):
     """One message received from, or sent to, a sender on one of our channel accounts.
 
     Inbound rows carry the channel's ``dedup_key`` (unique per channel account, so a retried
-    message is stored once even when two retries race) and ``rendered_reply``: the exact answer
-    body given to the channel, replayed to every retry. Outbound rows point at the message they
-    answer (``reply_to``) and record how they were delivered.
+    message is stored once even when two retries race). Outbound rows point at the message they
+    answer (``reply_to``), record how they were delivered and, for an automatic reply,
+    ``rendered_reply``: the exact answer body given to the channel, replayed to every retry
+    (rows stored before migration 0005 had it on the inbound row; it was copied over).
     """
 
     direction = models.CharField(_("方向"), max_length=8, choices=Direction.choices)

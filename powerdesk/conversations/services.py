@@ -10,7 +10,7 @@ import hashlib
 import re
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,7 +25,7 @@ from powerdesk.conversations.choices import (
     MessageKind,
     RuleReplyKind,
 )
-from powerdesk.conversations.keywords import max_regex_rules, normalise, regex_check
+from powerdesk.conversations.keywords import matcher_forget, max_regex_rules, normalise, regex_check
 from powerdesk.conversations.messages import MAX_ARTICLES, InboundMessage, Reply
 from powerdesk.conversations.models import (
     AutoReplySettings,
@@ -35,8 +35,10 @@ from powerdesk.conversations.models import (
     KeywordRuleSetVersion,
 )
 from powerdesk.core.exceptions import ApplicationError
+from powerdesk.core.rowsql import insert_rows
 from powerdesk.events.choices import Channel
-from powerdesk.events.services import event_record
+from powerdesk.events.models import DomainEvent
+from powerdesk.events.services import event_build, event_record, events_save
 
 # WeChat refuses a text message over 2,048 bytes (UTF-8), passive or customer-service; it is the
 # tightest text limit of our channels, so every stored reply text is held to it.
@@ -49,6 +51,7 @@ _MEDIA_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 def _rule_set_touch(*, channel: str, channel_account: str) -> None:
+    matcher_forget(channel=channel, channel_account=channel_account)
     updated = KeywordRuleSetVersion.objects.filter(channel=channel, channel_account=channel_account).update(
         version=F("version") + 1
     )
@@ -376,8 +379,15 @@ def fallback_reply_update(
 
 
 def keyword_rule_hit(*, rule_id: int) -> None:
-    """Count a hit (an UPDATE with F(), so concurrent hits all count)."""
-    KeywordRule.objects.filter(pk=rule_id).update(hit_count=F("hit_count") + 1, last_hit_at=timezone.now())
+    """Count a hit: one UPDATE adding 1 in the database, so concurrent hits all count. The
+    engine calls it last before commit, since the row lock it takes is shared by every message
+    the rule answers (the statement is written once, not compiled per message)."""
+    table = KeywordRule._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{table}" SET "hit_count" = "hit_count" + 1, "last_hit_at" = %s WHERE "id" = %s',  # noqa: S608 (names from the model)
+            [connection.ops.adapt_datetimefield_value(timezone.now()), rule_id],
+        )
 
 
 @transaction.atomic
@@ -428,31 +438,40 @@ def stored_dedup_key(message: InboundMessage) -> str:
     return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def inbound_record(*, message: InboundMessage, customer_user_id: int | None) -> ConversationMessage | None:
+def inbound_record(
+    *,
+    message: InboundMessage,
+    customer_user_id: int | None,
+    pending_events: list[DomainEvent] | None = None,
+    touch_thread: bool = True,
+) -> ConversationMessage | None:
     """Store an inbound message and emit ``conversation.message_received``; None when the
     channel account already has a message with this dedup key (a retry). Must run inside the
-    caller's transaction: the unique constraint is what stops two racing retries."""
-    try:
-        with transaction.atomic():
-            stored = ConversationMessage.objects.create(
-                direction=Direction.INBOUND,
-                channel=message.channel,
-                channel_account=message.channel_account,
-                sender_provider=message.sender.provider,
-                sender_app_id=message.sender.app_id,
-                sender_subject=message.sender.subject,
-                customer_user_id=customer_user_id,
-                kind=message.kind,
-                text=message.text,
-                payload=inbound_payload(message),
-                dedup_key=stored_dedup_key(message),
-                created_at=message.received_at,
-            )
-    except IntegrityError:
-        if inbound_find(message=message) is None:
-            raise
+    caller's transaction: the unique constraint is what stops two racing retries (the second
+    INSERT waits for the first transaction and then inserts nothing).
+
+    ``pending_events``: append the event there for the caller to write with its others
+    (``events_save``) instead of writing it now. ``touch_thread=False``: the caller updates the
+    sender's thread itself, once, with ``thread_touch`` (the engine does, after the reply).
+    """
+    stored = ConversationMessage(
+        direction=Direction.INBOUND,
+        channel=message.channel,
+        channel_account=message.channel_account,
+        sender_provider=message.sender.provider,
+        sender_app_id=message.sender.app_id,
+        sender_subject=message.sender.subject,
+        customer_user_id=customer_user_id,
+        kind=message.kind,
+        text=message.text,
+        payload=inbound_payload(message),
+        dedup_key=stored_dedup_key(message),
+        created_at=message.received_at,
+    )
+    (key,) = insert_rows([stored], on_conflict="nothing", returning_pk=True)
+    if key is None:
         return None
-    event_record(
+    event = event_build(
         kinds.MESSAGE_RECEIVED,
         channel=message.channel,
         customer_user_id=customer_user_id,
@@ -465,8 +484,17 @@ def inbound_record(*, message: InboundMessage, customer_user_id: int | None) -> 
             "event_key": message.event_key,
         },
     )
-    _thread_touch_inbound(stored, event=message.event)
+    _event_emit(event, pending_events)
+    if touch_thread:
+        thread_touch(stored, needs_staff=False)
     return stored
+
+
+def _event_emit(event: DomainEvent, pending_events: list[DomainEvent] | None) -> None:
+    if pending_events is None:
+        events_save([event])
+    else:
+        pending_events.append(event)
 
 
 def inbound_find(*, message: InboundMessage) -> ConversationMessage | None:
@@ -478,10 +506,19 @@ def inbound_find(*, message: InboundMessage) -> ConversationMessage | None:
     ).first()
 
 
-def reply_record(*, inbound: ConversationMessage, reply: Reply, delivery: Delivery) -> ConversationMessage:
-    """Store the reply to ``inbound`` and emit ``conversation.reply_sent`` (for a deferred reply
+def reply_record(
+    *,
+    inbound: ConversationMessage,
+    reply: Reply,
+    delivery: Delivery,
+    rendered: str = "",
+    pending_events: list[DomainEvent] | None = None,
+    touch_thread: bool = True,
+) -> ConversationMessage:
+    """Store the reply to ``inbound`` — with ``rendered``, the exact answer body the channel got
+    (a retry gets it back verbatim) — and emit ``conversation.reply_sent`` (for a deferred reply
     the event is emitted when the channel's API accepted it, in ``reply_delivered``)."""
-    outbound = ConversationMessage.objects.create(
+    outbound = ConversationMessage(
         direction=Direction.OUTBOUND,
         channel=inbound.channel,
         channel_account=inbound.channel_account,
@@ -495,12 +532,15 @@ def reply_record(*, inbound: ConversationMessage, reply: Reply, delivery: Delive
         reply_to=inbound,
         intent=reply.intent,
         keyword_rule_id=reply.rule_id,
+        rendered_reply=rendered,
         delivery=delivery,
         delivered_at=timezone.now() if delivery == Delivery.PASSIVE else None,
     )
+    insert_rows([outbound], returning_pk=True)
     if delivery in (Delivery.PASSIVE, Delivery.NONE):
-        _reply_sent_event(outbound)
-    _thread_touch_reply(inbound, outbound, reply)
+        _event_emit(_reply_sent_event(outbound), pending_events)
+    if touch_thread and reply_needs_staff(reply):
+        thread_touch(inbound, needs_staff=True)
     return outbound
 
 
@@ -512,6 +552,10 @@ NOT_FROM_FOLLOWER = frozenset({"masssendjobfinish", "templatesendjobfinish"})
 WINDOW_EVENTS = frozenset({"subscribe", "scan", "click"})
 # Automatic answers that leave the follower waiting for a person.
 NEEDS_STAFF_INTENTS = frozenset({"fallback", Intent.HUMAN.value})
+
+
+def reply_needs_staff(reply: Reply) -> bool:
+    return str(reply.intent) in NEEDS_STAFF_INTENTS
 
 
 def thread_for_update(
@@ -530,53 +574,58 @@ def thread_for_update(
         return Conversation.objects.select_for_update().get(**key)
 
 
-def _thread_of(stored: ConversationMessage) -> Conversation:
-    thread = getattr(stored, "_thread", None)
-    if thread is None:
-        thread = thread_for_update(
-            channel=stored.channel,
-            channel_account=stored.channel_account,
-            sender_subject=stored.sender_subject,
-            sender_provider=stored.sender_provider,
-            sender_app_id=stored.sender_app_id,
-            last_message_at=stored.created_at,
-            created_at=stored.created_at,
-        )
-        stored._thread = thread
-    return thread
+def _thread_upsert_clause() -> str:
+    """What ``thread_touch`` does to an existing thread, as one ``ON CONFLICT … DO UPDATE``
+    (PostgreSQL and SQLite share the syntax; ``excluded`` is the row we tried to insert)."""
+    t = Conversation._meta.db_table
+    newer = f'("{t}"."last_message_id" IS NULL OR excluded."last_message_at" >= "{t}"."last_message_at")'
+    return (
+        'ON CONFLICT ("channel", "channel_account", "sender_subject") DO UPDATE SET '
+        f'"last_message_id" = CASE WHEN {newer} THEN excluded."last_message_id" ELSE "{t}"."last_message_id" END, '
+        f'"last_message_at" = CASE WHEN {newer} THEN excluded."last_message_at" ELSE "{t}"."last_message_at" END, '
+        '"customer_user_id" = excluded."customer_user_id", '
+        '"last_interaction_at" = CASE WHEN excluded."last_interaction_at" IS NOT NULL AND '
+        f'("{t}"."last_interaction_at" IS NULL OR excluded."last_interaction_at" > "{t}"."last_interaction_at") '
+        f'THEN excluded."last_interaction_at" ELSE "{t}"."last_interaction_at" END, '
+        f'"unread_count" = "{t}"."unread_count" + excluded."unread_count", '
+        f'"needs_reply" = CASE WHEN excluded."needs_reply" THEN excluded."needs_reply" ELSE "{t}"."needs_reply" END, '
+        f'"status" = CASE WHEN excluded."needs_reply" THEN excluded."status" ELSE "{t}"."status" END, '
+        '"updated_at" = excluded."updated_at"'
+    )
 
 
-def _thread_touch_inbound(stored: ConversationMessage, *, event: str) -> None:
-    if stored.kind == MessageKind.EVENT and event in NOT_FROM_FOLLOWER:
+def thread_touch(inbound: ConversationMessage, *, needs_staff: bool) -> None:
+    """File an inbound message in its sender's thread — created on first contact — in one
+    statement: it becomes the thread's last message (unless a newer one is there), counts as
+    unread when it is a message, opens the customer-service window when it is a message or a
+    window event, and with ``needs_staff`` (the automatic answer was not enough) marks the
+    thread as needing a person and reopens it. Automatic replies are not the thread's last
+    message: the inbox lists what the follower (or a staff member) last said."""
+    event = (inbound.payload or {}).get("event", "")
+    if inbound.kind == MessageKind.EVENT and event in NOT_FROM_FOLLOWER:
         return
-    thread = _thread_of(stored)
-    if thread.last_message_id is None or stored.created_at >= thread.last_message_at:
-        thread.last_message, thread.last_message_at = stored, stored.created_at
-    thread.customer_user_id = stored.customer_user_id
-    is_message = stored.kind != MessageKind.EVENT
-    if (is_message or event in WINDOW_EVENTS) and (
-        thread.last_interaction_at is None or stored.created_at > thread.last_interaction_at
-    ):
-        thread.last_interaction_at = stored.created_at
-    if is_message:
-        thread.unread_count += 1
-    thread.save()
+    is_message = inbound.kind != MessageKind.EVENT
+    at = inbound.created_at
+    row = Conversation(
+        channel=inbound.channel,
+        channel_account=inbound.channel_account,
+        sender_subject=inbound.sender_subject,
+        sender_provider=inbound.sender_provider,
+        sender_app_id=inbound.sender_app_id,
+        customer_user_id=inbound.customer_user_id,
+        last_message_id=inbound.pk,
+        last_message_at=at,
+        last_interaction_at=at if (is_message or event in WINDOW_EVENTS) else None,
+        unread_count=1 if is_message else 0,
+        needs_reply=needs_staff,
+        status=ConversationStatus.OPEN,
+        created_at=at,
+    )
+    insert_rows([row], on_conflict=_thread_upsert_clause())
 
 
-def _thread_touch_reply(inbound: ConversationMessage, outbound: ConversationMessage, reply: Reply) -> None:
-    """An automatic reply: it may leave the follower needing a person. It does not become the
-    thread's last message — the inbox lists what the follower (or a staff member) last said."""
-    if inbound.kind == MessageKind.EVENT and inbound.payload.get("event") in NOT_FROM_FOLLOWER:
-        return
-    if str(reply.intent) in NEEDS_STAFF_INTENTS:
-        thread = _thread_of(inbound)
-        thread.needs_reply = True
-        thread.status = ConversationStatus.OPEN
-        thread.save(update_fields=["needs_reply", "status", "updated_at"])
-
-
-def _reply_sent_event(outbound: ConversationMessage) -> None:
-    event_record(
+def _reply_sent_event(outbound: ConversationMessage) -> DomainEvent:
+    return event_build(
         kinds.REPLY_SENT,
         channel=outbound.channel,
         customer_user_id=outbound.customer_user_id,
@@ -592,11 +641,6 @@ def _reply_sent_event(outbound: ConversationMessage) -> None:
     )
 
 
-def inbound_rendered_store(*, inbound: ConversationMessage, rendered: str) -> None:
-    ConversationMessage.objects.filter(pk=inbound.pk).update(rendered_reply=rendered)
-    inbound.rendered_reply = rendered
-
-
 @transaction.atomic
 def reply_delivered(*, outbound: ConversationMessage) -> None:
     """A deferred reply went out through the channel's API."""
@@ -604,7 +648,7 @@ def reply_delivered(*, outbound: ConversationMessage) -> None:
     outbound.delivered_at = timezone.now()
     outbound.delivery_error = ""
     outbound.save(update_fields=["delivery", "delivered_at", "delivery_error"])
-    _reply_sent_event(outbound)
+    events_save([_reply_sent_event(outbound)])
 
 
 def reply_delivery_failed(*, outbound: ConversationMessage, error: str, permanent: bool) -> None:

@@ -9,6 +9,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from powerdesk.core import metrics
+from powerdesk.core.rowsql import insert_rows
 from powerdesk.events.choices import Channel
 from powerdesk.events.models import DomainEvent
 from powerdesk.events.registry import EventKind, get_event_kind
@@ -25,11 +26,35 @@ def event_record(
     occurred_at: datetime | None = None,
 ) -> DomainEvent:
     """Append one event. Runs inside the caller's transaction, so it commits with the change."""
+    event = event_build(
+        kind,
+        channel=channel,
+        customer_user_id=customer_user_id,
+        account_id=account_id,
+        actor_staff_id=actor_staff_id,
+        payload=payload,
+        occurred_at=occurred_at,
+    )
+    events_save([event])
+    return event
+
+
+def event_build(
+    kind: EventKind | str,
+    *,
+    channel: Channel | str,
+    customer_user_id: int | None = None,
+    account_id: int | None = None,
+    actor_staff_id: int | None = None,
+    payload: dict | None = None,
+    occurred_at: datetime | None = None,
+) -> DomainEvent:
+    """One checked, unsaved event: for a caller that writes several at once (``events_save``)."""
     name = kind.name if isinstance(kind, EventKind) else get_event_kind(kind).name
     channel_value = Channel(channel).value  # raises ValueError on an unknown channel
     # Round-trip through the JSON encoder so dates/decimals stored are what export will read.
     clean_payload = json.loads(json.dumps(payload or {}, cls=DjangoJSONEncoder))
-    event = DomainEvent.objects.create(
+    return DomainEvent(
         kind=name,
         channel=channel_value,
         occurred_at=occurred_at or timezone.now(),
@@ -38,5 +63,11 @@ def event_record(
         actor_staff_id=actor_staff_id,
         payload=clean_payload,
     )
-    metrics.DOMAIN_EVENTS.labels(name, channel_value).inc()
-    return event
+
+
+def events_save(events: list[DomainEvent]) -> None:
+    """Append built events in one INSERT (inside the caller's transaction)."""
+    insert_rows(events)
+    for event in events:
+        event._state.adding = False
+        metrics.DOMAIN_EVENTS.labels(event.kind, event.channel).inc()

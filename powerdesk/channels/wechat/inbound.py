@@ -42,6 +42,7 @@ from powerdesk.channels.wechat.protocol import (
     wrap_encrypted_reply,
 )
 from powerdesk.channels.wechat_store.models import WeChatAccount
+from powerdesk.channels.wechat_store.selectors import account_crypto, account_for_callback
 from powerdesk.conversations.choices import MessageKind, ReplyKind
 from powerdesk.conversations.engine import handle_inbound
 from powerdesk.conversations.messages import (
@@ -103,7 +104,7 @@ def callback(request: HttpRequest, slug: str) -> HttpResponse:
     started = time.monotonic()
     if request.method not in ("GET", "POST"):
         return HttpResponse(status=405, headers={"Allow": "GET, POST"})
-    account = WeChatAccount.objects.filter(slug=slug, is_active=True).first()
+    account = account_for_callback(slug)
     if account is None:
         return _refuse(request, slug, "unknown_account", 404)
     query = CallbackQuery.from_query(request.GET)
@@ -116,7 +117,7 @@ def callback(request: HttpRequest, slug: str) -> HttpResponse:
             return HttpResponse(echostr, content_type="text/plain; charset=utf-8")
         if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
             raise ProtocolError(ErrorCode.BODY_TOO_LARGE, "declared body over the limit")
-        crypto = account.crypto()
+        crypto = account_crypto(account)
         inbound_callback = read_callback(
             request.body,
             query,

@@ -264,7 +264,7 @@ def test_every_message_and_reply_is_stored_and_emitted(rules, showcase):
         SHOWCASE_OPENID,
         "电费",
     )
-    assert inbound.rendered_reply == reply.rendered == "<xml>rendered</xml>"
+    assert outbound.rendered_reply == reply.rendered == "<xml>rendered</xml>"
     assert (
         outbound.reply_to == inbound
         and outbound.intent == Intent.BILL

@@ -4,7 +4,9 @@ and the per-process cache that rebuilds when a rule changes."""
 import random
 
 import pytest
+from django.db.models import F
 
+from powerdesk.conversations import keywords
 from powerdesk.conversations.choices import MatchKind
 from powerdesk.conversations.keywords import (
     KeywordMatcher,
@@ -14,7 +16,7 @@ from powerdesk.conversations.keywords import (
     normalise,
     regex_check,
 )
-from powerdesk.conversations.models import KeywordRule
+from powerdesk.conversations.models import KeywordRule, KeywordRuleSetVersion
 from powerdesk.conversations.services import keyword_rule_create, keyword_rule_delete, keyword_rule_update
 from powerdesk.core.exceptions import ApplicationError
 
@@ -186,13 +188,30 @@ def test_reply_must_fit_its_kind():
 def test_the_cached_automaton_is_rebuilt_when_rules_change(django_assert_num_queries):
     first = rule("电费")
     matcher = matcher_for(channel="wechat", channel_account=ACCOUNT)
-    with django_assert_num_queries(1):  # only the version is read while nothing changed
+    with django_assert_num_queries(0):  # trusted for RECHECK_SECONDS
+        assert matcher_for(channel="wechat", channel_account=ACCOUNT) is matcher
+    keywords._cache[("wechat", ACCOUNT)].checked_at -= keywords.RECHECK_SECONDS
+    with django_assert_num_queries(1):  # then only the version is read while nothing changed
         assert matcher_for(channel="wechat", channel_account=ACCOUNT) is matcher
     keyword_rule_update(rule=first, active=False)
     assert winner("电费") is None
     second = rule("电费", MatchKind.EXACT)
     assert winner("电费").rule.rule_id == second.pk
     keyword_rule_delete(rule=second)
+    assert winner("电费") is None
+
+
+@pytest.mark.django_db
+def test_a_rule_change_made_by_another_process_is_seen_after_the_recheck_interval():
+    first = rule("电费")
+    assert winner("电费").rule.rule_id == first.pk
+    # Another process switched the rule off: its version bump, without this process's forget.
+    KeywordRule.objects.filter(pk=first.pk).update(active=False)
+    KeywordRuleSetVersion.objects.filter(channel="wechat", channel_account=ACCOUNT).update(
+        version=F("version") + 1
+    )
+    assert winner("电费").rule.rule_id == first.pk  # still trusted within RECHECK_SECONDS
+    keywords._cache[("wechat", ACCOUNT)].checked_at -= keywords.RECHECK_SECONDS
     assert winner("电费") is None
 
 

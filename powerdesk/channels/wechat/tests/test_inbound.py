@@ -16,6 +16,7 @@ from powerdesk.billing.selectors import bills_with_status
 from powerdesk.billing.testing import make_billing_history
 from powerdesk.channels.wechat import inbound
 from powerdesk.channels.wechat.protocol import CallbackQuery, parse_message
+from powerdesk.channels.wechat_store.models import WeChatAccount
 from powerdesk.conversations.choices import Delivery, Direction, MessageKind
 from powerdesk.conversations.demo import demo_conversations_setup
 from powerdesk.conversations.keywords import matcher_cache_clear
@@ -125,6 +126,34 @@ def test_get_with_a_bad_signature_is_refused(client, demo_account):
 @pytest.mark.django_db
 def test_unknown_account_is_404(client, demo_account):
     assert client.get("/channels/wechat/nobody/").status_code == 404
+
+
+def test_a_switched_off_account_is_404_from_the_next_message(client, demo_account):
+    WeChatAccount.objects.filter(slug="demo").update(is_active=False)
+    assert client.get("/channels/wechat/demo/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_new_encoding_aes_key_applies_to_the_next_message(client, showcase):
+    """The unsealed key is kept per process, by the sealed value: a new key is used at once and
+    messages encrypted with the old one are refused."""
+    assert send(client, text_xml("电费")).status_code == 200
+    new_key = "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut"
+    account = WeChatAccount.objects.get(slug="demo")
+    account.set_encoding_aes_key(new_key)
+    account.save()
+    assert send(client, text_xml("电费", msg_id=2)).status_code in (400, 403)  # the old key: refused
+    body, query = safe_request(
+        text_xml("电费", msg_id=3), timestamp=int(time.time()), nonce="1", crypto=theirs(encoding_aes_key=new_key)
+    )
+    response = post(client, body, query)
+    assert response.status_code == 200
+    fields = xmltodict.parse(response.content)["xml"]
+    plain = theirs(encoding_aes_key=new_key).decrypt_message(
+        response.content.decode(), fields["MsgSignature"], fields["TimeStamp"], fields["Nonce"]
+    )
+    assert "户号 0000000001" in wechatpy.parse_message(plain).content
+    assert ConversationMessage.objects.filter(direction="inbound").count() == 2  # msg_id 2 stored nothing
 
 
 # --- the showcase ------------------------------------------------------------------------------------

@@ -1,0 +1,105 @@
+"""``newest_bill_with_status`` (one statement, used on every "电费" message) gives the newest bill
+exactly the status and outstanding amount ``bills_with_status`` gives it, on any ledger."""
+
+import random
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from powerdesk.billing.choices import LedgerKind
+from powerdesk.billing.selectors import account_balance_fen, bills_with_status, newest_bill_with_status
+from powerdesk.billing.services import BillData, bill_record_version, ledger_adjust, payment_record
+from powerdesk.core.testing import make_account
+
+pytestmark = pytest.mark.django_db
+
+
+def _bill(month: int, amount_fen: int) -> BillData:
+    return BillData(
+        period=date(2026, month, 1),
+        kwh_total=Decimal("123.45"),
+        kwh_sharp=Decimal(0),
+        kwh_peak=Decimal("100.00"),
+        kwh_flat=Decimal(0),
+        kwh_valley=Decimal("23.45"),
+        amount_fen=amount_fen,
+        issued_on=date(2026, month, 5),
+        due_date=date(2026, month, 25),
+    )
+
+
+def _random_ledger(account, rng: random.Random) -> None:
+    for month in range(1, rng.randint(1, 9) + 1):
+        bill_record_version(account=account, data=_bill(month, rng.randint(1, 30_000)))
+        if rng.random() < 0.3:  # a corrected bill (退补): a new version of the same month
+            bill_record_version(account=account, data=_bill(month, rng.randint(1, 30_000)))
+    for n in range(rng.randint(0, 6)):
+        payment_record(
+            account=account,
+            amount_fen=rng.randint(1, 40_000),
+            gateway="sandbox_alipay",
+            gateway_txn_id=f"{account.number}-{n}",
+            paid_at=datetime(2026, 9, 1, tzinfo=UTC),
+            channel="h5",
+        )
+    for n in range(rng.randint(0, 3)):
+        kind = rng.choice([LedgerKind.LATE_FEE, LedgerKind.REVERSAL, LedgerKind.ADJUSTMENT])
+        ledger_adjust(
+            account=account,
+            amount_fen=rng.choice([-1, 1]) * rng.randint(1, 5_000),
+            kind=kind,
+            reference=f"{account.number}-adj-{n}",
+            memo="测试",
+        )
+
+    newest_amount = bills_with_status(account)[0].bill.amount_fen
+    owed = account_balance_fen(account)
+    if (
+        newest_amount > 1 and owed > newest_amount and rng.random() < 0.5
+    ):  # pay everything but part of the newest bill
+        payment_record(
+            account=account,
+            amount_fen=owed - rng.randint(1, newest_amount - 1),
+            gateway="sandbox_alipay",
+            gateway_txn_id=f"{account.number}-most",
+            paid_at=datetime(2026, 9, 1, tzinfo=UTC),
+            channel="h5",
+        )
+
+
+def test_the_newest_bill_reads_as_the_full_fifo_settlement_reads_it(company):
+    statuses_seen = set()
+    for seed in range(16):
+        rng = random.Random(seed)
+        account = make_account(number=f"{seed + 1:010d}", unit=company.station_a)
+        _random_ledger(account, rng)
+        newest_period = bills_with_status(account)[0].bill.period
+        for today in (date(2026, 1, 2), newest_period.replace(day=10), date(2027, 1, 1)):
+            newest = newest_bill_with_status(account.pk, today=today)
+            expected = bills_with_status(account, today=today)[0]
+            assert newest is not None
+            assert (newest.bill.pk, newest.status, newest.outstanding_fen) == (
+                expected.bill.pk,
+                expected.status,
+                expected.outstanding_fen,
+            ), f"seed {seed}, today {today}"
+            assert (
+                newest.bill.period,
+                newest.bill.amount_fen,
+                newest.bill.kwh_total,
+                newest.bill.due_date,
+            ) == (
+                expected.bill.period,
+                expected.bill.amount_fen,
+                expected.bill.kwh_total,
+                expected.bill.due_date,
+            )
+            statuses_seen.add(expected.status)
+    # The random ledgers reach every status, so the comparison above covers each branch.
+    assert statuses_seen == {"paid", "unpaid", "partial", "overdue"}
+
+
+def test_an_account_without_bills_has_no_newest_bill(company):
+    account = make_account(number="0000000099", unit=company.station_a)
+    assert newest_bill_with_status(account.pk) is None

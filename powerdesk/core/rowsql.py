@@ -1,0 +1,84 @@
+"""Single-statement inserts for hot paths (the WeChat callback stores several rows per message).
+
+``Model.objects.create()`` compiles its INSERT afresh on every call, which costs several times
+the database round trip itself. ``insert_rows`` builds the statement once per (model, row
+count, clause) and reuses it; values still go through each field's ``pre_save`` (``auto_now``,
+``auto_now_add``) and ``get_db_prep_save`` (JSON, dates, foreign keys), exactly as ``save()``
+prepares them, so a row written here reads back the same as one written by the ORM.
+
+No ``pre_save``/``post_save`` signals are sent (the models used here have no receivers) and
+model ``save()`` overrides are bypassed: use it only for plain models, in code whose tests pin
+the rows it writes.
+
+``on_conflict``: ``""`` (a conflict raises ``IntegrityError``), ``"nothing"`` (``ON CONFLICT DO
+NOTHING``: a row that would violate any unique constraint is skipped; with ``returning_pk`` its
+slot is ``None``), or a whole ``ON CONFLICT (…) DO UPDATE SET …`` clause written by the caller
+in the dialect PostgreSQL and SQLite (≥ 3.35) share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache, lru_cache
+
+from django.db import connections
+from django.db.models import AutoField, BigAutoField, Field, Model, SmallAutoField
+
+_AUTO = (AutoField, BigAutoField, SmallAutoField)
+
+
+@cache
+def _fields(model: type[Model]) -> tuple[Field, ...]:
+    return tuple(f for f in model._meta.concrete_fields if not isinstance(f, _AUTO))
+
+
+@lru_cache(maxsize=256)
+def _statement(model: type[Model], rows: int, on_conflict: str, returning_pk: bool, vendor: str) -> str:
+    fields = _fields(model)
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    table = model._meta.db_table
+    sql = f'INSERT INTO "{table}" ({columns}) VALUES ' + ", ".join([placeholders] * rows)  # noqa: S608 (names from the model)
+    if on_conflict == "nothing":
+        sql += " ON CONFLICT DO NOTHING"
+    elif on_conflict:
+        sql += " " + on_conflict
+    if returning_pk:
+        sql += f' RETURNING "{model._meta.pk.column}"'
+    return sql
+
+
+def insert_rows(
+    objs: Sequence[Model], *, on_conflict: str = "", returning_pk: bool = False, using: str = "default"
+) -> list[int | None] | None:
+    """INSERT ``objs`` (instances of one model, not yet saved) in one statement.
+
+    With ``returning_pk`` each instance's ``pk`` is set and the list of keys is returned (``None``
+    for a row ``ON CONFLICT DO NOTHING`` skipped — only for a single row, since the database
+    returns the inserted rows without saying which were skipped).
+    """
+    if not objs:
+        return [] if returning_pk else None
+    model = type(objs[0])
+    if returning_pk and on_conflict == "nothing" and len(objs) > 1:
+        raise ValueError("returning_pk with ON CONFLICT DO NOTHING needs one row at a time")
+    connection = connections[using]
+    fields = _fields(model)
+    params: list = []
+    for obj in objs:
+        if type(obj) is not model:
+            raise TypeError(f"insert_rows: {type(obj).__name__} among {model.__name__} rows")
+        params.extend(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields)
+    sql = _statement(model, len(objs), on_conflict, returning_pk, connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if not returning_pk:
+            return None
+        keys = [row[0] for row in cursor.fetchall()]
+    if len(keys) < len(objs):  # the one row was skipped
+        return [None]
+    for obj, key in zip(objs, keys, strict=True):
+        obj.pk = key
+        obj._state.adding = False
+        obj._state.db = using
+    return keys
