@@ -15,7 +15,9 @@ What runs
   ``t0 + i / rate`` whatever happened to the others — a slow answer never delays the next
   request, and a request that cannot leave on time still counts from when it was due), so
   latency is measured from the scheduled time and coordinated omission cannot hide a stall.
-  A request that finds no idle keep-alive connection opens a new one (up to 512).
+  A request that finds no idle keep-alive connection opens a new one (up to 512); one whose idle
+  connection the server had just closed (no answer at all) is sent again on a new one, as HTTP
+  clients do (``resent_after_keepalive_close``; its latency still counts from the schedule).
 
 Each answer is then checked as WeChat would: HTTP 200, the envelope decrypted and its
 signature checked by wechatpy, a text reply to the follower naming 户号 0000000001 and its
@@ -428,22 +430,37 @@ async def _open_loop(requests: list[bytes], *, port: int, rate: float) -> dict:
     clock = time.perf_counter
     idle: list[tuple] = []
     opened = 0
+    resent = 0  # requests sent again because the server had closed their idle connection
     slots = asyncio.Semaphore(MAX_CONNECTIONS)
     results: list = [None] * len(requests)
     lags: list[float] = []
     start = clock() + 0.05
 
     async def one(index: int, due: float) -> None:
-        nonlocal opened
+        nonlocal opened, resent
         async with slots:
             connection = idle.pop() if idle else None
             try:
+                if connection is not None:
+                    try:
+                        reader, writer = connection
+                        writer.write(requests[index])
+                        status, body = await asyncio.wait_for(_read_response(reader), REQUEST_TIMEOUT_SECONDS)
+                    except (asyncio.IncompleteReadError, ConnectionResetError) as exc:
+                        if getattr(exc, "partial", b""):
+                            raise
+                        # The server closed this idle keep-alive connection (uvicorn: after 5 s)
+                        # before our request reached it — no answer at all. Send again on a new
+                        # connection, as HTTP clients do (safe: the callback dedups by MsgId).
+                        connection[1].close()
+                        connection = None
+                        resent += 1
                 if connection is None:
                     connection = await asyncio.open_connection("127.0.0.1", port)
                     opened += 1
-                reader, writer = connection
-                writer.write(requests[index])
-                status, body = await asyncio.wait_for(_read_response(reader), REQUEST_TIMEOUT_SECONDS)
+                    reader, writer = connection
+                    writer.write(requests[index])
+                    status, body = await asyncio.wait_for(_read_response(reader), REQUEST_TIMEOUT_SECONDS)
                 results[index] = (status, clock() - due, body)
                 idle.append(connection)
             except (
@@ -469,7 +486,7 @@ async def _open_loop(requests: list[bytes], *, port: int, rate: float) -> dict:
     finished = clock()
     for _reader, writer in idle:
         writer.close()
-    return {"results": results, "lags": lags, "elapsed": finished - start, "connections": opened}
+    return {"results": results, "lags": lags, "elapsed": finished - start, "connections": opened, "resent": resent}
 
 
 def _percentile(sorted_values: list[float], fraction: float) -> float:
@@ -567,6 +584,7 @@ def _role_load(config: dict) -> None:
                 },
                 "send_lag_ms": {"p99": round(_percentile(lags, 0.99), 2), "max": round(lags[-1], 2)},
                 "connections": run["connections"],
+                "resent_after_keepalive_close": run["resent"],
             }
         )
     )
