@@ -1,0 +1,98 @@
+"""``insert_rows`` writes exactly what ``save()`` would, skips conflicts when told, and refuses
+what it cannot do right."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.forms.models import model_to_dict
+
+from powerdesk.conversations.models import Conversation, ConversationMessage
+from powerdesk.core.rowsql import insert_rows
+from powerdesk.events.models import DomainEvent
+
+pytestmark = pytest.mark.django_db
+
+AT = datetime(2026, 11, 23, 8, 30, 15, 123456, tzinfo=UTC)
+
+
+def _message(**changes) -> ConversationMessage:
+    values = dict(
+        direction="inbound",
+        channel="wechat",
+        channel_account="demo",
+        sender_provider="wechat_openid",
+        sender_app_id="wx5d3a1c0e9b7f2468",
+        sender_subject="o_follower",
+        kind="text",
+        text="电费 'quoted' \"double\" %s %(x)s",
+        payload={"raw": {"Content": "电费", "MsgId": 24561234567890123}, "nested": [1, 2.5, None, True]},
+        dedup_key="msgid:1",
+        created_at=AT,
+    )
+    values.update(changes)
+    return ConversationMessage(**values)
+
+
+def test_a_row_reads_back_as_the_same_row_saved_by_the_orm():
+    ours, theirs = _message(dedup_key="msgid:1"), _message(dedup_key="msgid:2")
+    insert_rows([ours], returning_pk=True)
+    theirs.save()
+    ours_read, theirs_read = (model_to_dict(ConversationMessage.objects.get(pk=m.pk)) for m in (ours, theirs))
+    for row in (ours_read, theirs_read):
+        row.pop("id")
+        row.pop("dedup_key")
+    assert ours_read == theirs_read
+    assert ConversationMessage.objects.get(pk=ours.pk).created_at == AT
+
+
+def test_several_rows_go_in_one_statement_and_get_their_keys(django_assert_num_queries):
+    events = [
+        DomainEvent(kind="conversation.message_received", channel="wechat", occurred_at=AT, payload={"n": n})
+        for n in range(3)
+    ]
+    with django_assert_num_queries(1):
+        insert_rows(events)
+    assert sorted(e.payload["n"] for e in DomainEvent.objects.filter(pk__in=[e.pk for e in events])) == [0, 1, 2]
+    messages = [_message(dedup_key=f"msgid:{n}") for n in range(3)]
+    keys = insert_rows(messages, returning_pk=True)
+    assert keys == [m.pk for m in messages] and len(set(keys)) == 3
+    assert [ConversationMessage.objects.get(pk=m.pk).dedup_key for m in messages] == ["msgid:0", "msgid:1", "msgid:2"]
+
+
+def test_auto_now_fields_are_set_as_save_sets_them():
+    thread = Conversation(
+        channel="wechat",
+        channel_account="demo",
+        sender_provider="wechat_openid",
+        sender_subject="o_follower",
+        last_message_at=AT,
+    )
+    before = datetime.now(UTC)
+    insert_rows([thread], returning_pk=True)
+    assert Conversation.objects.get(pk=thread.pk).updated_at >= before
+
+
+def test_on_conflict_nothing_skips_a_duplicate_and_says_so():
+    (first,) = insert_rows([_message()], on_conflict="nothing", returning_pk=True)
+    assert first is not None
+    duplicate = _message(text="another text, same dedup key")
+    assert insert_rows([duplicate], on_conflict="nothing", returning_pk=True) == [None]
+    assert duplicate.pk is None
+    assert list(ConversationMessage.objects.values_list("text", flat=True)) == [_message().text]
+
+
+def test_without_on_conflict_a_duplicate_raises_and_stores_nothing():
+    insert_rows([_message()])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_rows([_message(text="second")])
+    assert ConversationMessage.objects.count() == 1
+
+
+def test_it_refuses_what_it_cannot_report_or_mix():
+    with pytest.raises(ValueError, match="one row at a time"):
+        insert_rows([_message(), _message(dedup_key="msgid:9")], on_conflict="nothing", returning_pk=True)
+    with pytest.raises(TypeError, match="DomainEvent among ConversationMessage"):
+        insert_rows([_message(), DomainEvent(kind="x", channel="wechat", occurred_at=AT)])
+    assert insert_rows([], returning_pk=True) == []
+    assert not ConversationMessage.objects.exists()
