@@ -21,6 +21,7 @@ from powerdesk.billing import events as kinds
 from powerdesk.billing.models import Bill, DailyReading, LedgerEntry, Payment, PointsEntry
 from powerdesk.billing.selectors import BillWithStatus, account_balance_fen, bills_with_status
 from powerdesk.core.exceptions import ApplicationError, NotFound
+from powerdesk.core.rowsql import select_rows
 from powerdesk.customers.models import Account, Binding, CustomerUser
 from powerdesk.customers.services import active_bindings
 from powerdesk.customers.validation import clean_account_number
@@ -77,11 +78,9 @@ def customer_accounts_brief(*, customer_user_id: int) -> list[Account]:
     """``customer_accounts`` in one statement written once, for the channel answers that run on
     every message: each account comes with ``id``, ``number`` and ``holder_name`` loaded (any
     other field loads if read). Same bindings, same order (``test_reads`` pins it)."""
-    return list(
-        Account.objects.raw(
-            _brief_accounts_sql(),
-            [customer_user_id, connection.ops.adapt_datetimefield_value(timezone.now())],
-        )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    return select_rows(
+        Account, _brief_accounts_sql(), [customer_user_id, now], fields=("id", "number", "holder_name")
     )
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from powerdesk.billing.choices import BillStatus, LedgerKind
 from powerdesk.billing.models import Bill, LedgerEntry, PointsEntry
+from powerdesk.core.rowsql import select_rows
 from powerdesk.customers.models import Account
 
 _CHARGES = (LedgerKind.BILL_ISSUED, LedgerKind.BILL_CORRECTION, LedgerKind.LATE_FEE)
@@ -71,7 +72,12 @@ def newest_bill_with_status(account_id: int, *, today: date | None = None) -> Bi
     to ``bills_with_status`` on random ledgers.
     """
     today = today or timezone.localdate()
-    rows = list(Bill.objects.raw(_newest_bill_sql(), [*_CHARGES, LedgerKind.LATE_FEE, account_id, True]))
+    rows = select_rows(
+        Bill,
+        _newest_bill_sql(),
+        [*_CHARGES, LedgerKind.LATE_FEE, account_id, True],
+        fields=("id", "account", "period", "version", "amount_fen", "kwh_total", "due_date"),
+    )
     if not rows:
         return None
     bill = rows[0]

@@ -43,6 +43,7 @@ from powerdesk.conversations.messages import (
     SenderIdentity,
 )
 from powerdesk.conversations.models import KeywordRule
+from powerdesk.core.rowsql import select_rows
 from powerdesk.customers.models import CustomerUser, Identity
 from powerdesk.events.services import events_save
 
@@ -146,8 +147,11 @@ def customer_user_for(sender: SenderIdentity) -> CustomerUser | None:
 
     One statement written once (this runs for every message); the user comes back with only
     ``id`` and ``is_active`` loaded — any other field is fetched if something reads it."""
-    users = list(
-        CustomerUser.objects.raw(_customer_user_sql(), [sender.provider, sender.app_id, sender.subject])
+    users = select_rows(
+        CustomerUser,
+        _customer_user_sql(),
+        [sender.provider, sender.app_id, sender.subject],
+        fields=("id", "is_active"),
     )
     return users[0] if users else None
 

@@ -82,3 +82,49 @@ def insert_rows(
         obj._state.adding = False
         obj._state.db = using
     return keys
+
+
+@lru_cache(maxsize=256)
+def _converters(model: type[Model], names: tuple[str, ...], vendor: str, using: str):
+    """Per column: the field's attname and the converters the ORM would apply to its value
+    (SQLite hands dates and decimals back as text, PostgreSQL as Python values)."""
+    connection = connections[using]
+    plan = []
+    for name in names:
+        field = model._meta.get_field(name)
+        column = field.get_col(model._meta.db_table)
+        found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+        plan.append((field.attname, tuple(found), column))
+    # Model.from_db wants the values in the model's field order.
+    position = {f.attname: index for index, f in enumerate(model._meta.concrete_fields)}
+    order = tuple(sorted(range(len(plan)), key=lambda index: position[plan[index][0]]))
+    return tuple(plan), order, tuple(plan[index][0] for index in order)
+
+
+def select_rows(
+    model: type[Model], sql: str, params: Sequence, *, fields: Sequence[str], using: str = "default"
+):
+    """Instances of ``model`` from ``sql``, whose columns are ``fields`` (field names, in order)
+    and then any extra values, which go on each instance as attributes named after their
+    column aliases. Fields not selected are deferred (they load if read), as with ``.only()``.
+
+    What ``Model.objects.raw()`` does, without working out the column mapping and converters
+    again on every call; the statement is the caller's, values always parameters."""
+    connection = connections[using]
+    plan, order, attnames = _converters(model, tuple(fields), connection.vendor, using)
+    count = len(plan)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        extra_names = [column[0] for column in cursor.description[count:]]
+        rows = cursor.fetchall()
+    instances = []
+    for row in rows:
+        values = list(row[:count])
+        for index, (_attname, converters, column) in enumerate(plan):
+            for converter in converters:
+                values[index] = converter(values[index], column, connection)
+        instance = model.from_db(using, attnames, [values[index] for index in order])
+        for name, value in zip(extra_names, row[count:], strict=True):
+            setattr(instance, name, value)
+        instances.append(instance)
+    return instances

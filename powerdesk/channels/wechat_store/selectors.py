@@ -6,6 +6,7 @@ import functools
 import threading
 
 from powerdesk.channels.wechat_store.models import WeChatAccount
+from powerdesk.core.rowsql import select_rows
 
 _crypto_cache: dict[tuple[str, str, str, str], object] = {}
 _crypto_lock = threading.Lock()
@@ -15,7 +16,7 @@ _CRYPTO_CACHE_MAX = 256
 def account_for_callback(slug: str) -> WeChatAccount | None:
     """The active account ``slug``, read afresh (one statement written once), so a change of
     token, key or state applies to the very next message."""
-    rows = list(WeChatAccount.objects.raw(_account_sql(), [slug, True]))
+    rows = select_rows(WeChatAccount, _account_sql(), [slug, True], fields=_account_fields())
     return rows[0] if rows else None
 
 
@@ -25,7 +26,12 @@ def account_crypto(account: WeChatAccount):
     key, token or AppID is a new cache entry."""
     if not account.encoding_aes_key_ciphertext:
         return None
-    cache_key = (account.app_id, account.token, account.encoding_aes_key_key_id, account.encoding_aes_key_ciphertext)
+    cache_key = (
+        account.app_id,
+        account.token,
+        account.encoding_aes_key_key_id,
+        account.encoding_aes_key_ciphertext,
+    )
     crypto = _crypto_cache.get(cache_key)
     if crypto is None:
         crypto = account.crypto()
@@ -37,8 +43,12 @@ def account_crypto(account: WeChatAccount):
 
 
 @functools.cache
+def _account_fields() -> tuple[str, ...]:
+    return tuple(f.name for f in WeChatAccount._meta.concrete_fields)
+
+
+@functools.cache
 def _account_sql() -> str:
-    fields = [f.column for f in WeChatAccount._meta.concrete_fields]
-    columns = ", ".join(f'"{column}"' for column in fields)
+    columns = ", ".join(f'"{f.column}"' for f in WeChatAccount._meta.concrete_fields)
     table = WeChatAccount._meta.db_table
     return f'SELECT {columns} FROM "{table}" WHERE "slug" = %s AND "is_active" = %s'  # noqa: S608 (names from the model)

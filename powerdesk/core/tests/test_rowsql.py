@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 
 from powerdesk.conversations.models import Conversation, ConversationMessage
-from powerdesk.core.rowsql import insert_rows
+from powerdesk.core.rowsql import insert_rows, select_rows
 from powerdesk.events.models import DomainEvent
 
 pytestmark = pytest.mark.django_db
@@ -96,3 +96,19 @@ def test_it_refuses_what_it_cannot_report_or_mix():
         insert_rows([_message(), DomainEvent(kind="x", channel="wechat", occurred_at=AT)])
     assert insert_rows([], returning_pk=True) == []
     assert not ConversationMessage.objects.exists()
+
+
+def test_select_rows_gives_instances_with_converted_values_extras_and_deferred_fields():
+    stored = _message()
+    stored.save()
+    table = ConversationMessage._meta.db_table
+    (row,) = select_rows(
+        ConversationMessage,
+        f'SELECT "created_at", "id", "payload", 41 + 1 AS answer FROM "{table}" WHERE "id" = %s',  # noqa: S608
+        [stored.pk],
+        fields=("created_at", "id", "payload"),
+    )
+    assert (row.pk, row.created_at, row.payload, row.answer) == (stored.pk, AT, stored.payload, 42)
+    assert row.get_deferred_fields() >= {"text", "dedup_key"}
+    assert row.text == stored.text  # a deferred field loads when read
+    assert select_rows(ConversationMessage, f'SELECT "id" FROM "{table}" WHERE "id" = %s', [0], fields=("id",)) == []  # noqa: S608
