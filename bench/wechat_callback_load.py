@@ -846,7 +846,7 @@ def run(
     sys.path.insert(0, str(ROOT / "scripts"))
     document: dict = {
         "benchmark": "wechat_callback_load",
-        "scenario": "safe-mode text 电费 from a bound follower → bill reply; PostgreSQL; uvicorn ASGI",
+        "scenario": "safe-mode text 电费 from a bound follower → bill reply; PostgreSQL; uvicorn, powerdesk.asgi",
         "machine": {"cpus": os.cpu_count(), "loadavg_before": [round(x, 2) for x in os.getloadavg()]},
         "server": {"workers": workers, "log_level": log_level, "interface": interface},
         "followers": followers,
@@ -857,7 +857,9 @@ def run(
         if database_url is None:
             from pg_server import postgres_server
 
-            database_url = stack.enter_context(postgres_server())
+            # Durable (fsync, synchronous commit): every message's commit is a real one.
+            database_url = stack.enter_context(postgres_server(durable=True))
+            document["postgres"] = {"durable": True, "server": "throw-away PostgreSQL 15, fsync and synchronous_commit on"}
         env = {
             **os.environ,
             "DATABASE_URL": database_url,

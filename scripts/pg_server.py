@@ -1,7 +1,9 @@
 """A throw-away PostgreSQL 15 server for the test run, from the binaries on the machine.
 
 PostgreSQL refuses to run as root, so under root it runs as the ``postgres`` user through
-``runuser``. Durability is switched off (fsync, synchronous_commit): the data dies with the run.
+``runuser``. Durability is switched off (fsync, synchronous_commit) for tests — the data dies
+with the run — and left on (PostgreSQL's defaults) with ``durable=True``, for benchmarks whose
+figures must include what a real commit costs.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def _as_postgres(cmd: list[str]) -> list[str]:
 
 
 @contextmanager
-def postgres_server():
+def postgres_server(*, durable: bool = False):
     """Start a server; yield its DATABASE_URL; stop it and delete its files."""
     workdir = Path(tempfile.mkdtemp(prefix="powerdesk-pg-"))
     data = workdir / "data"
@@ -66,11 +68,9 @@ def postgres_server():
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    options = (
-        f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
-        "-c shared_buffers=256MB"
-    )
+    options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB"
+    if not durable:
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     subprocess.run(
         _as_postgres(
             [_binary("pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start"]
