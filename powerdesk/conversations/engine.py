@@ -85,7 +85,7 @@ def handle_inbound(
     """Store ``message``, resolve and store the reply, emit both events, and return the reply.
 
     ``render`` turns a reply into the channel's answer body; its result is stored with the
-    inbound message and is what ``Reply.rendered`` holds — also for every retry. A reply that
+    reply and is what ``Reply.rendered`` holds — also for every retry. A reply that
     is deferred (``context.defer_reply``, or not ready within ``context.passive_reply_seconds``)
     renders as ``""`` and is sent through the channel's API after commit (tasks.py).
     """
