@@ -708,6 +708,20 @@ def _role_profile(count: int, impl: str) -> None:
 # --- the orchestrator ----------------------------------------------------------------------------
 
 
+def _calibration_ms() -> float:
+    """CPU milliseconds of a fixed pure-Python loop, best of three: this shared virtual machine's
+    speed drifts by up to half between runs, so figures from different runs compare only
+    alongside this number (lower is faster)."""
+    best = float("inf")
+    for _ in range(3):
+        began = time.process_time()
+        total = 0
+        for i in range(1_000_000):
+            total += i * i
+        best = min(best, (time.process_time() - began) * 1000)
+    return round(best, 1)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -847,8 +861,17 @@ def run(
     document: dict = {
         "benchmark": "wechat_callback_load",
         "scenario": "safe-mode text 电费 from a bound follower → bill reply; PostgreSQL; uvicorn, powerdesk.asgi",
-        "machine": {"cpus": os.cpu_count(), "loadavg_before": [round(x, 2) for x in os.getloadavg()]},
-        "server": {"workers": workers, "log_level": log_level, "interface": interface},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "loadavg_before": [round(x, 2) for x in os.getloadavg()],
+            "calibration_ms_before": _calibration_ms(),
+        },
+        "server": {
+            "workers": workers,
+            "http_threads": os.environ.get("POWERDESK_HTTP_THREADS", "default (settings.HTTP_THREADS)"),
+            "log_level": log_level,
+            "interface": interface,
+        },
         "followers": followers,
         "target": {"p99_ms": TARGET_P99_MS, "rate": rate},
     }
@@ -952,6 +975,7 @@ def run(
                 ],
             }
         document["machine"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+        document["machine"]["calibration_ms_after"] = _calibration_ms()
     if "ours" in document and "wechatpy" in document:
         ours, theirs = document["ours"]["latency_ms"], document["wechatpy"]["latency_ms"]
         document["ours_vs_wechatpy"] = {

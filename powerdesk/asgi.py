@@ -6,7 +6,8 @@ middleware are synchronous; under Django's ASGI handler every request gets a new
 moves between it and the event loop once per middleware, which cost 4.3 ms of CPU per request
 more than the same stack on a thread pool (the WeChat callback at 80 msg/s: 10.5 vs 6.2 ms —
 ``bench/wechat_callback_load.py --interface django-asgi`` vs the default; docs/performance.md).
-A fixed pool also bounds the requests in flight (and so database connections) per process.
+A fixed pool also bounds the requests in flight (and so database connections) per process;
+``POWERDESK_HTTP_THREADS`` sets its size.
 
 WebSocket connections (live chat, Django Channels) will be routed here beside HTTP; until then
 any other scope type is refused.

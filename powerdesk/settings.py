@@ -115,8 +115,11 @@ DATABASE_URL = env_str("DATABASE_URL", "")
 DB_POOL = env_bool("POWERDESK_DB_POOL", True)
 DB_POOL_MAX_SIZE = env_int("POWERDESK_DB_POOL_MAX_SIZE", 16, minimum=2, maximum=500)
 # Threads per server process running requests (powerdesk/asgi.py); each holds at most one
-# database connection while it works, so keep it at or below POWERDESK_DB_POOL_MAX_SIZE.
-HTTP_THREADS = env_int("POWERDESK_HTTP_THREADS", 12, minimum=1, maximum=256)
+# database connection while it works, so keep it at or below POWERDESK_DB_POOL_MAX_SIZE. Our
+# requests are short and mostly Python (one interpreter lock per process): on the WeChat callback
+# at 180 msg/s, 4 threads gave p99 34 ms where 12 gave 123 ms (docs/performance.md); add server
+# processes (powerdesk serve --workers) rather than threads.
+HTTP_THREADS = env_int("POWERDESK_HTTP_THREADS", 4, minimum=1, maximum=256)
 # PostgreSQL binds parameters itself and prepares a statement once it ran PREPARE_THRESHOLD times
 # on a connection, instead of psycopg quoting values into every SQL text which the server then
 # parses and plans again: on the WeChat callback, 1.4 instead of 2.4–3.0 ms of PostgreSQL CPU and
