@@ -260,9 +260,10 @@ def _kill_mid_chunk(fake: FakeProcess, broadcast, chunks: int) -> dict:
         if sender.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError("the sender finished or stalled before it could be killed")
         time.sleep(0.02)
-    calls_before = len(fake.mass_send_calls())
     fake.call("POST", "/_fake/fail", {"count": 1, "delay": 20, "path": MASS_SEND})
-    while len(fake.mass_send_calls()) <= calls_before:  # the slow call has reached WeChat
+    # Wait for the call that took the injected delay (not merely the next call: one may have been
+    # answered before the failure was set, and killing then would leave the delay for the resume).
+    while not any(call.get("injected") for call in fake.mass_send_calls()):
         if sender.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError("the sender finished before the slow call")
         time.sleep(0.01)

@@ -211,6 +211,7 @@ class _Handler(BaseHTTPRequestHandler):
             if failure:
                 # The delay comes after the work: a slow answer to a request WeChat did take.
                 delay = failure["delay"] or 0
+                entry["injected"] = {k: failure[k] for k in ("delay", "errcode", "http_status")}
                 if failure["http_status"]:
                     status, answer = failure["http_status"], {}
                 elif failure["errcode"] is not None:
