@@ -243,7 +243,7 @@ def wechatpy_callback(request, slug: str):
         check_signature(account.token, query["signature"], timestamp, nonce)
         if abs(time.time() - int(timestamp)) > account.timestamp_window_seconds:
             return HttpResponse(status=403)
-        # Kept per sealed key, as ours is (wech_store.selectors.account_crypto).
+        # Kept per sealed key, as ours is (wechat_store.selectors.account_crypto).
         crypto_key = (account.token, account.encoding_aes_key_ciphertext, account.app_id)
         crypto = _THEIR_CRYPTO.get(crypto_key)
         if crypto is None:
