@@ -57,10 +57,10 @@ the figures are only as good as the machine is quiet).
 
 Options: ``--rate`` (messages/s), ``--seconds`` (measured), ``--warmup`` (seconds at the same rate
 first, not counted), ``--impl ours|wechatpy|both``, ``--rounds``, ``--workers`` (uvicorn
-processes, default 2), ``--interface asgi|django-asgi|wsgi`` (asgi: ``powerdesk.asgi`` exactly as
-``powerdesk serve`` runs it — Django's WSGI handler on a bounded thread pool; django-asgi:
-Django's own ASGI handler, which ``powerdesk.asgi`` used before; wsgi: uvicorn's own WSGI
-adapter, for comparison), ``--followers N`` (N bound followers — family members of the same account — send in
+processes, default 2), ``--interface asgi|a2wsgi|django-asgi|wsgi`` (asgi: ``powerdesk.asgi``
+exactly as ``powerdesk serve`` runs it — Django's WSGI handler on a bounded thread pool,
+``core.wsgi_threads``; a2wsgi: the same on a2wsgi, which ``powerdesk.asgi`` used before;
+django-asgi: Django's own ASGI handler, used before that; wsgi: uvicorn's own WSGI adapter), ``--followers N`` (N bound followers — family members of the same account — send in
 turn; default 1, every message from the same follower), ``--log-level`` (the server's; default
 WARNING, INFO adds the request log line per message), ``--database-url`` (an empty PostgreSQL
 database instead of a throw-away server), ``--profile N`` (diagnostics, needs ``DATABASE_URL``:
@@ -77,6 +77,14 @@ Findings (docs/performance.md has the figures)
   once (core/rowsql.py, raw selectors pinned to their ORM twins by tests), with the two rows
   every concurrent message shares — the follower's thread and the keyword rule's hit count —
   updated last, just before commit.
+* Then 6: the account is kept a second per process, and the events, the thread and the hit
+  count go as one statement (``core.rowsql.WriteBatch``: WITH clauses on PostgreSQL); the two
+  tables written per message lost the index entries nothing needed (partial indexes on foreign
+  keys that are mostly unset, no duplicates of composite indexes).
+* a2wsgi handed each request between the event loop and its thread five times (body, start,
+  each chunk, end, completion); ``core.wsgi_threads`` does it once for ordinary requests:
+  112–139 vs 465–505 µs of server CPU per request for a trivial WSGI app.
+* ``p99_by_second_ms`` tells steady queueing (every second high: CPU is short) from stalls.
 """
 
 from __future__ import annotations
@@ -148,6 +156,22 @@ def bench_asgi_application():
     from powerdesk.asgi import build_application
 
     return build_application(bench_wsgi_application())
+
+
+def bench_a2wsgi_application():
+    """``--interface a2wsgi``: the same, on a2wsgi's WSGIMiddleware (what ``powerdesk.asgi``
+    used before ``core.wsgi_threads``; kept to measure why it no longer does)."""
+    from a2wsgi import WSGIMiddleware
+    from django.conf import settings
+
+    http = WSGIMiddleware(bench_wsgi_application(), workers=settings.HTTP_THREADS)
+
+    async def application(scope, receive, send):
+        if scope["type"] != "http":
+            raise ValueError(scope["type"])
+        await http(scope, receive, send)
+
+    return application
 
 
 def bench_django_asgi_application():
@@ -563,6 +587,12 @@ def _role_load(config: dict) -> None:
     all_latencies = sorted(latency * 1000 for _status, latency, _body in run["results"])
     lags = sorted(lag * 1000 for lag in run["lags"])
     ok = len(latencies)
+    # p99 per second of the schedule: steady queueing and a few stalls look alike in one p99
+    per_second = max(1, round(rate))
+    by_second = []
+    for start in range(0, len(run["results"]), per_second):
+        window = sorted(latency * 1000 for _status, latency, _body in run["results"][start : start + per_second])
+        by_second.append(round(_percentile(window, 0.99), 1))
     print(
         json.dumps(
             {
@@ -582,6 +612,7 @@ def _role_load(config: dict) -> None:
                     "max": round(all_latencies[-1], 2),
                     "mean": round(sum(all_latencies) / len(all_latencies), 2),
                 },
+                "p99_by_second_ms": by_second,
                 "send_lag_ms": {"p99": round(_percentile(lags, 0.99), 2), "max": round(lags[-1], 2)},
                 "connections": run["connections"],
                 "resent_after_keepalive_close": run["resent"],
@@ -1047,10 +1078,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--interface",
-        choices=["asgi", "django-asgi", "wsgi"],
+        choices=["asgi", "a2wsgi", "django-asgi", "wsgi"],
         default="asgi",
-        help="asgi: powerdesk.asgi as powerdesk serve runs it (default); django-asgi: Django's "
-        "own ASGI handler; wsgi: Django's WSGI handler on uvicorn's thread pool",
+        help="asgi: powerdesk.asgi as powerdesk serve runs it (default); a2wsgi: the same on "
+        "a2wsgi; django-asgi: Django's own ASGI handler; wsgi: uvicorn's own WSGI adapter",
     )
     parser.add_argument(
         "--followers",

@@ -1,7 +1,7 @@
 """The ASGI application ``powerdesk serve`` runs (uvicorn).
 
 HTTP requests are handled by Django's WSGI handler on a bounded pool of threads
-(``POWERDESK_HTTP_THREADS`` per process, a2wsgi), not by Django's ASGI handler. Our views and
+(``POWERDESK_HTTP_THREADS`` per process, ``core.wsgi_threads``), not by Django's ASGI handler. Our views and
 middleware are synchronous; under Django's ASGI handler every request gets a new thread and
 moves between it and the event loop once per middleware, which cost 4.3 ms of CPU per request
 more than the same stack on a thread pool (the WeChat callback at 80 msg/s: 10.5 vs 6.2 ms —
@@ -20,11 +20,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "powerdesk.settings")
 
 def build_application(wsgi_application=None):
     """An ASGI application serving ``wsgi_application`` (Django's, by default) on the pool."""
-    from a2wsgi import WSGIMiddleware
     from django.conf import settings
     from django.core.wsgi import get_wsgi_application
 
-    http = WSGIMiddleware(wsgi_application or get_wsgi_application(), workers=settings.HTTP_THREADS)
+    from powerdesk.core.wsgi_threads import WSGIOnThreads
+
+    http = WSGIOnThreads(wsgi_application or get_wsgi_application(), threads=settings.HTTP_THREADS)
 
     async def application(scope, receive, send):
         if scope["type"] == "http":

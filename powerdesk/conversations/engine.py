@@ -43,7 +43,7 @@ from powerdesk.conversations.messages import (
     SenderIdentity,
 )
 from powerdesk.conversations.models import KeywordRule
-from powerdesk.core.rowsql import select_rows
+from powerdesk.core.rowsql import WriteBatch, select_rows
 from powerdesk.customers.models import CustomerUser, Identity
 from powerdesk.events.services import events_save
 
@@ -113,11 +113,14 @@ def handle_inbound(
             pending_events=events,
             touch_thread=False,
         )
-        events_save(events)
-        # Last, as they lock rows other messages share (the thread, the rule) until commit.
-        services.thread_touch(inbound, needs_staff=services.reply_needs_staff(reply))
+        # Both events, the thread and the rule's hit count as one statement (on PostgreSQL), last:
+        # the thread and the rule are rows other messages share, locked from here until commit.
+        writes = WriteBatch()
+        events_save(events, batch=writes)
+        services.thread_touch(inbound, needs_staff=services.reply_needs_staff(reply), batch=writes)
         if reply.rule_id is not None:
-            services.keyword_rule_hit(rule_id=reply.rule_id)
+            services.keyword_rule_hit(rule_id=reply.rule_id, batch=writes)
+        writes.run()
         if deferred:
             from powerdesk.conversations.tasks import reply_deliver_dispatch
 

@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from powerdesk.conversations.choices import MatchKind
 from powerdesk.conversations.models import KeywordRule, KeywordRuleSetVersion
 from powerdesk.core.exceptions import ApplicationError
+from powerdesk.core.process_caches import process_cache
 
 try:  # the parser behind re.compile; public as sre_parse before 3.11
     from re import _parser as _sre_parse  # type: ignore[attr-defined]
@@ -427,6 +428,7 @@ def matcher_forget(*, channel: str, channel_account: str) -> None:
         _cache.pop((str(channel), channel_account), None)
 
 
+@process_cache
 def matcher_cache_clear() -> None:
     with _cache_lock:
         _cache.clear()

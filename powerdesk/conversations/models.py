@@ -47,6 +47,7 @@ class ConversationMessage(models.Model):
     sender_provider = models.CharField(_("身份来源"), max_length=32)
     sender_app_id = models.CharField(_("应用 ID"), max_length=64, blank=True)
     sender_subject = models.CharField(_("发送方标识"), max_length=128)
+    # Indexed by conversation_customer_time (customer first), not on its own.
     customer_user = models.ForeignKey(
         "customers.CustomerUser",
         on_delete=models.SET_NULL,
@@ -54,6 +55,7 @@ class ConversationMessage(models.Model):
         blank=True,
         related_name="conversation_messages",
         verbose_name=_("客户用户"),
+        db_index=False,
     )
     kind = models.CharField(_("类型"), max_length=16, choices=MessageKind.choices)
     text = models.TextField(_("内容"), blank=True)
@@ -66,6 +68,7 @@ class ConversationMessage(models.Model):
         blank=True,
         related_name="replies",
         verbose_name=_("回复的消息"),
+        db_index=False,  # partial index below: inbound rows (half of them) have none
     )
     intent = models.CharField(_("识别意图"), max_length=32, blank=True)
     keyword_rule = models.ForeignKey(
@@ -75,6 +78,7 @@ class ConversationMessage(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("命中规则"),
+        db_index=False,  # partial index below
     )
     rendered_reply = models.TextField(blank=True)
     delivery = models.CharField(_("发送方式"), max_length=16, choices=Delivery.choices, blank=True)
@@ -88,6 +92,7 @@ class ConversationMessage(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("回复员工"),
+        db_index=False,  # partial index below: only staff replies have one
     )
     # The inbox form's one-time token: a double-submitted staff reply is sent once.
     request_token = models.CharField(max_length=64, blank=True)
@@ -126,6 +131,19 @@ class ConversationMessage(models.Model):
                 fields=["channel", "channel_account", "created_at"], name="conversation_account_time"
             ),
             models.Index(fields=["customer_user", "created_at"], name="conversation_customer_time"),
+            # Foreign keys set on some rows only: indexed where set, so the rows without one
+            # (every inbound message; every automatic reply for the staff author) cost no index
+            # entry — each message writes two rows on the callback's path (docs/performance.md).
+            # Equality lookups and ON DELETE updates use them all the same.
+            models.Index(
+                fields=["reply_to"], condition=Q(reply_to__isnull=False), name="conversation_reply_to"
+            ),
+            models.Index(
+                fields=["keyword_rule"], condition=Q(keyword_rule__isnull=False), name="conversation_keyword_rule"
+            ),
+            models.Index(
+                fields=["staff_author"], condition=Q(staff_author__isnull=False), name="conversation_staff_author"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -285,6 +303,7 @@ class Conversation(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("处理人"),
+        db_index=False,  # conversation_assignee (assigned_to, status) serves it
     )
     needs_reply = models.BooleanField(_("待人工回复"), default=False)
     unread_count = models.PositiveIntegerField(_("未读"), default=0)
@@ -300,7 +319,8 @@ class Conversation(models.Model):
     last_interaction_at = models.DateTimeField(_("最近互动"), null=True, blank=True)
     last_staff_reply_at = models.DateTimeField(_("最近人工回复"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    # Not indexed: nothing lists threads by it, and every message rewrites it.
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("留言会话")

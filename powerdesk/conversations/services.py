@@ -35,7 +35,7 @@ from powerdesk.conversations.models import (
     KeywordRuleSetVersion,
 )
 from powerdesk.core.exceptions import ApplicationError
-from powerdesk.core.rowsql import insert_rows
+from powerdesk.core.rowsql import WriteBatch, insert_rows, insert_statement
 from powerdesk.events.choices import Channel
 from powerdesk.events.models import DomainEvent
 from powerdesk.events.services import event_build, event_record, events_save
@@ -378,16 +378,19 @@ def fallback_reply_update(
     return row
 
 
-def keyword_rule_hit(*, rule_id: int) -> None:
-    """Count a hit: one UPDATE adding 1 in the database, so concurrent hits all count. The
-    engine calls it last before commit, since the row lock it takes is shared by every message
-    the rule answers (the statement is written once, not compiled per message)."""
+def keyword_rule_hit(*, rule_id: int, batch: WriteBatch | None = None) -> None:
+    """Count a hit: one UPDATE adding 1 in the database, so concurrent hits all count (with
+    ``batch``, added to it). The engine writes it last before commit, since the row lock it
+    takes is shared by every message the rule answers (the statement is written once, not
+    compiled per message)."""
     table = KeywordRule._meta.db_table
+    sql = f'UPDATE "{table}" SET "hit_count" = "hit_count" + 1, "last_hit_at" = %s WHERE "id" = %s'  # noqa: S608 (names from the model)
+    params = [connection.ops.adapt_datetimefield_value(timezone.now()), rule_id]
+    if batch is not None:
+        batch.add(sql, params)
+        return
     with connection.cursor() as cursor:
-        cursor.execute(
-            f'UPDATE "{table}" SET "hit_count" = "hit_count" + 1, "last_hit_at" = %s WHERE "id" = %s',  # noqa: S608 (names from the model)
-            [connection.ops.adapt_datetimefield_value(timezone.now()), rule_id],
-        )
+        cursor.execute(sql, params)
 
 
 @transaction.atomic
@@ -594,13 +597,14 @@ def _thread_upsert_clause() -> str:
     )
 
 
-def thread_touch(inbound: ConversationMessage, *, needs_staff: bool) -> None:
+def thread_touch(inbound: ConversationMessage, *, needs_staff: bool, batch: WriteBatch | None = None) -> None:
     """File an inbound message in its sender's thread — created on first contact — in one
     statement: it becomes the thread's last message (unless a newer one is there), counts as
     unread when it is a message, opens the customer-service window when it is a message or a
     window event, and with ``needs_staff`` (the automatic answer was not enough) marks the
     thread as needing a person and reopens it. Automatic replies are not the thread's last
-    message: the inbox lists what the follower (or a staff member) last said."""
+    message: the inbox lists what the follower (or a staff member) last said. With ``batch``
+    the statement is added to it."""
     event = (inbound.payload or {}).get("event", "")
     if inbound.kind == MessageKind.EVENT and event in NOT_FROM_FOLLOWER:
         return
@@ -621,6 +625,9 @@ def thread_touch(inbound: ConversationMessage, *, needs_staff: bool) -> None:
         status=ConversationStatus.OPEN,
         created_at=at,
     )
+    if batch is not None:
+        batch.add(*insert_statement([row], on_conflict=_thread_upsert_clause()))
+        return
     insert_rows([row], on_conflict=_thread_upsert_clause())
 
 

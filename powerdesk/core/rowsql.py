@@ -1,4 +1,5 @@
-"""Single-statement inserts for hot paths (the WeChat callback stores several rows per message).
+"""Single-statement inserts and reads for hot paths (the WeChat callback stores several rows per
+message), and ``WriteBatch``, which sends several data-changing statements as one on PostgreSQL.
 
 ``Model.objects.create()`` compiles its INSERT afresh on every call, which costs several times
 the database round trip itself. ``insert_rows`` builds the statement once per (model, row
@@ -48,6 +49,22 @@ def _statement(model: type[Model], rows: int, on_conflict: str, returning_pk: bo
     return sql
 
 
+def insert_statement(
+    objs: Sequence[Model], *, on_conflict: str = "", returning_pk: bool = False, using: str = "default"
+) -> tuple[str, list]:
+    """The INSERT of ``objs`` (instances of one model) and its parameters, without running it —
+    for ``WriteBatch.add`` (``insert_rows`` runs it)."""
+    model = type(objs[0])
+    connection = connections[using]
+    fields = _fields(model)
+    params: list = []
+    for obj in objs:
+        if type(obj) is not model:
+            raise TypeError(f"insert_rows: {type(obj).__name__} among {model.__name__} rows")
+        params.extend(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields)
+    return _statement(model, len(objs), on_conflict, returning_pk, connection.vendor), params
+
+
 def insert_rows(
     objs: Sequence[Model], *, on_conflict: str = "", returning_pk: bool = False, using: str = "default"
 ) -> list[int | None] | None:
@@ -59,18 +76,10 @@ def insert_rows(
     """
     if not objs:
         return [] if returning_pk else None
-    model = type(objs[0])
     if returning_pk and on_conflict == "nothing" and len(objs) > 1:
         raise ValueError("returning_pk with ON CONFLICT DO NOTHING needs one row at a time")
-    connection = connections[using]
-    fields = _fields(model)
-    params: list = []
-    for obj in objs:
-        if type(obj) is not model:
-            raise TypeError(f"insert_rows: {type(obj).__name__} among {model.__name__} rows")
-        params.extend(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields)
-    sql = _statement(model, len(objs), on_conflict, returning_pk, connection.vendor)
-    with connection.cursor() as cursor:
+    sql, params = insert_statement(objs, on_conflict=on_conflict, returning_pk=returning_pk, using=using)
+    with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
         if not returning_pk:
             return None
@@ -82,6 +91,44 @@ def insert_rows(
         obj._state.adding = False
         obj._state.db = using
     return keys
+
+
+class WriteBatch:
+    """Data-changing statements (INSERT, UPDATE, DELETE; none returning rows) run together.
+
+    On PostgreSQL they go as **one** statement, each but the last in a ``WITH`` clause of its
+    own: PostgreSQL runs every such clause exactly once, to completion, whether or not anything
+    reads it — one parse, one round trip and one driver call instead of one each. All of them see
+    the database as it was before the statement, so none may depend on another's effect (or
+    change a row another changes). Elsewhere (SQLite) they run one after another, in order.
+
+    Services take ``batch=`` and add their statement instead of running it; the caller runs the
+    batch inside its transaction (the WeChat callback writes its events, the follower's thread
+    and the keyword hit this way: conversations.engine).
+    """
+
+    def __init__(self, using: str = "default") -> None:
+        self.using = using
+        self.statements: list[tuple[str, Sequence]] = []
+
+    def add(self, sql: str, params: Sequence) -> None:
+        if "RETURNING" in sql.upper():
+            raise ValueError("WriteBatch statements return nothing")
+        self.statements.append((sql, params))
+
+    def run(self) -> None:
+        statements, self.statements = self.statements, []
+        if not statements:
+            return
+        connection = connections[self.using]
+        with connection.cursor() as cursor:
+            if connection.vendor != "postgresql" or len(statements) == 1:
+                for sql, params in statements:
+                    cursor.execute(sql, params)
+                return
+            *first, (last_sql, _params) = statements
+            sql = "WITH " + ", ".join(f"w{index} AS ({s})" for index, (s, _p) in enumerate(first)) + " " + last_sql
+            cursor.execute(sql, [value for _s, params in statements for value in params])
 
 
 @lru_cache(maxsize=256)

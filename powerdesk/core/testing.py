@@ -198,6 +198,16 @@ def _sqlite_append_only_triggers_suspended(connection):
                 cursor.execute(sql)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    """Caches a process keeps on hot paths (core.process_caches) start empty in every test."""
+    from powerdesk.core.process_caches import process_caches_clear
+
+    process_caches_clear()
+    yield
+    process_caches_clear()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _flushable_append_only_tables():
     from django.db import connections

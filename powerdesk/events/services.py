@@ -9,7 +9,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from powerdesk.core import metrics
-from powerdesk.core.rowsql import insert_rows
+from powerdesk.core.rowsql import WriteBatch, insert_rows, insert_statement
 from powerdesk.events.choices import Channel
 from powerdesk.events.models import DomainEvent
 from powerdesk.events.registry import EventKind, get_event_kind
@@ -65,9 +65,15 @@ def event_build(
     )
 
 
-def events_save(events: list[DomainEvent]) -> None:
-    """Append built events in one INSERT (inside the caller's transaction)."""
-    insert_rows(events)
+def events_save(events: list[DomainEvent], *, batch: WriteBatch | None = None) -> None:
+    """Append built events in one INSERT (inside the caller's transaction) — or, with
+    ``batch``, add that INSERT to the caller's ``WriteBatch``."""
+    if not events:
+        return
+    if batch is not None:
+        batch.add(*insert_statement(events))
+    else:
+        insert_rows(events)
     for event in events:
         event._state.adding = False
         metrics.DOMAIN_EVENTS.labels(event.kind, event.channel).inc()

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 
 from powerdesk.conversations.models import Conversation, ConversationMessage
-from powerdesk.core.rowsql import insert_rows, select_rows
+from powerdesk.core.rowsql import WriteBatch, insert_rows, insert_statement, select_rows
 from powerdesk.events.models import DomainEvent
 
 pytestmark = pytest.mark.django_db
@@ -112,3 +112,65 @@ def test_select_rows_gives_instances_with_converted_values_extras_and_deferred_f
     assert row.get_deferred_fields() >= {"text", "dedup_key"}
     assert row.text == stored.text  # a deferred field loads when read
     assert select_rows(ConversationMessage, f'SELECT "id" FROM "{table}" WHERE "id" = %s', [0], fields=("id",)) == []  # noqa: S608
+
+
+def test_a_write_batch_is_one_statement_on_postgresql_with_the_same_effect(django_assert_num_queries):
+    """Events, a thread upsert and a counter UPDATE — the callback's last writes — go as one
+    statement on PostgreSQL (WITH clauses) and one by one elsewhere; the rows come out the same."""
+    from django.db import connection
+
+    from powerdesk.conversations.models import KeywordRule
+
+    rule = KeywordRule.objects.create(
+        channel="wechat", channel_account="demo", match_kind="exact", pattern="电费",
+        reply_kind="text", reply_text="电费请看账单",
+    )
+    inbound = _message(dedup_key="msgid:batch")
+    insert_rows([inbound], returning_pk=True)
+    thread = Conversation(
+        channel="wechat",
+        channel_account="demo",
+        sender_provider="wechat_openid",
+        sender_app_id="wx5d3a1c0e9b7f2468",
+        sender_subject="o_follower",
+        last_message_id=inbound.pk,
+        last_message_at=AT,
+        unread_count=1,
+        created_at=AT,
+    )
+    events = [
+        DomainEvent(kind="conversation.reply_sent", channel="wechat", occurred_at=AT, payload={"n": n})
+        for n in range(2)
+    ]
+    batch = WriteBatch()
+    batch.add(*insert_statement(events))
+    batch.add(*insert_statement([thread]))
+    batch.add('UPDATE "conversations_keywordrule" SET "hit_count" = "hit_count" + %s WHERE "id" = %s', [2, rule.pk])
+    statements = 1 if connection.vendor == "postgresql" else 3
+    with django_assert_num_queries(statements):
+        batch.run()
+    assert DomainEvent.objects.filter(pk__in=[e.pk for e in events]).count() == 2
+    assert Conversation.objects.get(sender_subject="o_follower").last_message_id == inbound.pk
+    rule.refresh_from_db()
+    assert rule.hit_count == 2
+    assert batch.statements == []  # run empties it: running again writes nothing
+    with django_assert_num_queries(0):
+        batch.run()
+
+
+def test_a_write_batch_refuses_statements_that_return_rows():
+    with pytest.raises(ValueError, match="return nothing"):
+        WriteBatch().add(*insert_statement([_message()], returning_pk=True))
+
+
+def test_a_failing_statement_in_a_batch_leaves_nothing_of_the_batch():
+    """One statement (or, on SQLite, the caller's transaction) — all or nothing."""
+    first = _message(dedup_key="msgid:taken")
+    insert_rows([first], returning_pk=True)
+    event = DomainEvent(kind="conversation.reply_sent", channel="wechat", occurred_at=AT, payload={})
+    batch = WriteBatch()
+    batch.add(*insert_statement([event]))
+    batch.add(*insert_statement([_message(dedup_key="msgid:taken")]))  # violates the dedup constraint
+    with pytest.raises(IntegrityError), transaction.atomic():
+        batch.run()
+    assert not DomainEvent.objects.filter(pk=event.pk).exists()

@@ -134,6 +134,33 @@ def test_a_switched_off_account_is_404_from_the_next_message(client, demo_accoun
 
 
 @pytest.mark.django_db
+def test_an_account_changed_by_another_process_applies_within_the_recheck_interval(
+    client, showcase, monkeypatch
+):
+    """The callback keeps the account a second per process (one statement less per message); a
+    change another process made — here an UPDATE that sends no signal — is read after that."""
+    from powerdesk.channels.wechat_store import selectors
+
+    now = [1000.0]
+    monkeypatch.setattr(selectors.time, "monotonic", lambda: now[0])
+    assert send(client, text_xml("电费")).status_code == 200
+    WeChatAccount.objects.filter(slug="demo").update(is_active=False)
+    now[0] += selectors.ACCOUNT_RECHECK_SECONDS / 2
+    assert send(client, text_xml("电费", msg_id=2)).status_code == 200  # still the kept account
+    now[0] += selectors.ACCOUNT_RECHECK_SECONDS
+    assert send(client, text_xml("电费", msg_id=3)).status_code == 404
+
+
+@pytest.mark.django_db
+def test_an_account_saved_in_this_process_applies_to_the_next_message(client, showcase):
+    assert send(client, text_xml("电费")).status_code == 200
+    account = WeChatAccount.objects.get(slug="demo")
+    account.is_active = False
+    account.save()
+    assert send(client, text_xml("电费", msg_id=2)).status_code == 404
+
+
+@pytest.mark.django_db
 def test_a_new_encoding_aes_key_applies_to_the_next_message(client, showcase):
     """The unsealed key is kept per process, by the sealed value: a new key is used at once and
     messages encrypted with the old one are refused."""
