@@ -112,7 +112,7 @@ class WriteBatch:
         self.statements: list[tuple[str, Sequence]] = []
 
     def add(self, sql: str, params: Sequence) -> None:
-        if "RETURNING" in sql.upper():
+        if " RETURNING " in sql:  # statements here are written with upper-case keywords
             raise ValueError("WriteBatch statements return nothing")
         self.statements.append((sql, params))
 
