@@ -30,7 +30,7 @@ from powerdesk.billing.reads import (
     customer_accounts_brief,
     fen_to_yuan,
 )
-from powerdesk.billing.selectors import newest_bill_with_status
+from powerdesk.billing.selectors import BillWithStatus, customer_newest_bills, newest_bill_with_status
 from powerdesk.consent.choices import ConsentPurpose, ConsentSource
 from powerdesk.consent.services import consent_opt_out
 from powerdesk.conversations.choices import Intent, ReplyKind
@@ -124,7 +124,10 @@ _STATUS_TEXT = {
 
 def _bill_text(account: Account) -> str:
     """The newest bill of one account, as two lines: the account, then the bill."""
-    row = newest_bill_with_status(account.pk)
+    return _bill_lines(account, newest_bill_with_status(account.pk))
+
+
+def _bill_lines(account: Account, row: BillWithStatus | None) -> str:
     if row is None:
         return _account_line(account) + "\n" + _("暂无电费账单。")
     return (
@@ -197,13 +200,19 @@ def _bill_for_command(request: IntentRequest, accounts: list[Account]) -> Reply:
 
 
 def bill(request: IntentRequest) -> Reply:
-    accounts = _bound_accounts(request)
-    if accounts is None:
-        return binding_reply(request, Intent.BILL)
     if request.command is not None:
+        accounts = _bound_accounts(request)
+        if accounts is None:
+            return binding_reply(request, Intent.BILL)
         return _bill_for_command(request, accounts)
-    lines = [_bill_text(account) for account in accounts[:MAX_ACCOUNTS_IN_REPLY]]
-    return _bill_reply(request, "\n\n".join(lines) + _more_accounts_note(accounts))
+    if request.customer_user is None:
+        return binding_reply(request, Intent.BILL)
+    # The accounts and their newest bills in one statement: this answers most messages.
+    rows = customer_newest_bills(customer_user_id=request.customer_user.pk, bills_for=MAX_ACCOUNTS_IN_REPLY)
+    if not rows:
+        return binding_reply(request, Intent.BILL)
+    lines = [_bill_lines(row.account, row.newest) for row in rows[:MAX_ACCOUNTS_IN_REPLY]]
+    return _bill_reply(request, "\n\n".join(lines) + _more_accounts_note([row.account for row in rows]))
 
 
 def _balance_line(account: Account) -> str:

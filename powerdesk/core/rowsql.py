@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from functools import cache, lru_cache
 
 from django.db import connections
-from django.db.models import AutoField, BigAutoField, Field, Model, SmallAutoField
+from django.db.models import AutoField, BigAutoField, Field, Model, SmallAutoField, signals
+from django.db.models.base import ModelState
 
 _AUTO = (AutoField, BigAutoField, SmallAutoField)
 
@@ -164,14 +165,45 @@ def select_rows(
         cursor.execute(sql, params)
         extra_names = [column[0] for column in cursor.description[count:]]
         rows = cursor.fetchall()
+    build = _built_from_db if _has_init_receivers(model) else _built_directly
     instances = []
     for row in rows:
         values = list(row[:count])
         for index, (_attname, converters, column) in enumerate(plan):
             for converter in converters:
                 values[index] = converter(values[index], column, connection)
-        instance = model.from_db(using, attnames, [values[index] for index in order])
+        instance = build(model, using, attnames, [values[index] for index in order])
         for name, value in zip(extra_names, row[count:], strict=True):
             setattr(instance, name, value)
         instances.append(instance)
     return instances
+
+
+def loaded_instance(model: type[Model], attnames: Sequence[str], values: Sequence, *, using: str = "default"):
+    """An instance of ``model`` as read from the database with only ``attnames`` loaded (the
+    other fields load if read) — for rows a statement returned beside another model's."""
+    build = _built_from_db if _has_init_receivers(model) else _built_directly
+    return build(model, using, tuple(attnames), list(values))
+
+
+def _has_init_receivers(model: type[Model]) -> bool:
+    return signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model)
+
+
+def _built_from_db(model: type[Model], using: str, attnames: tuple[str, ...], values: list) -> Model:
+    return model.from_db(using, attnames, values)
+
+
+def _built_directly(model: type[Model], using: str, attnames: tuple[str, ...], values: list) -> Model:
+    """What ``from_db`` gives for these fields, without ``Model.__init__``: its job for a row
+    read from the database is to put each loaded value in the instance's ``__dict__`` (a field
+    left out stays deferred and loads when read, as with ``.only()``) and to send
+    ``pre_init``/``post_init`` — used only for models nobody listens to those for. A quarter of
+    the cost of reading a row on the callback's path went into ``__init__``'s general case."""
+    instance = model.__new__(model)
+    state = ModelState()
+    state.adding = False
+    state.db = using
+    instance._state = state
+    instance.__dict__.update(zip(attnames, values, strict=True))
+    return instance

@@ -103,3 +103,68 @@ def test_the_newest_bill_reads_as_the_full_fifo_settlement_reads_it(company):
 def test_an_account_without_bills_has_no_newest_bill(company):
     account = make_account(number="0000000099", unit=company.station_a)
     assert newest_bill_with_status(account.pk) is None
+
+
+def test_a_customers_accounts_and_newest_bills_read_as_one_statement_gives_what_the_parts_give(
+    company, django_assert_num_queries
+):
+    """``customer_newest_bills`` (what "电费" reads) = ``customer_accounts_brief`` with
+    ``newest_bill_with_status`` for the first ``bills_for`` accounts, in one statement: bindings
+    in order, ended/expired/other people's left out, accounts without bills, random ledgers."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from powerdesk.billing.reads import customer_accounts_brief
+    from powerdesk.billing.selectors import customer_newest_bills
+    from powerdesk.customers.models import Binding, CustomerUser
+
+    now = timezone.now()
+    user = CustomerUser.objects.create(phone="13900000011", display_name="王五")
+    other = CustomerUser.objects.create(phone="13900000012", display_name="赵六")
+    accounts = [make_account(number=f"{n + 20:010d}", unit=company.station_a) for n in range(7)]
+    for seed, account in enumerate(accounts[:5]):  # accounts[5] and [6] have no bills
+        _random_ledger(account, random.Random(100 + seed))
+
+    def bind(customer, account, *, days_ago, valid_until=None, ended=False):
+        Binding.objects.create(
+            customer_user=customer,
+            account=account,
+            role="family",
+            verified_by="sms_otp",
+            channel="wechat",
+            valid_from=now - timedelta(days=days_ago),
+            valid_until=valid_until,
+            ended_at=now if ended else None,
+            end_reason="unbound" if ended else "",
+        )
+
+    bind(user, accounts[3], days_ago=5)
+    bind(user, accounts[5], days_ago=4)  # no bills
+    bind(user, accounts[0], days_ago=3)
+    bind(user, accounts[1], days_ago=3, ended=True)
+    bind(user, accounts[2], days_ago=9, valid_until=now - timedelta(hours=1))
+    bind(user, accounts[4], days_ago=2)
+    bind(other, accounts[6], days_ago=1)
+    today = date(2026, 9, 20)
+    for bills_for in (5, 2, 0):
+        with django_assert_num_queries(1):
+            rows = customer_newest_bills(customer_user_id=user.pk, bills_for=bills_for, today=today)
+        brief = customer_accounts_brief(customer_user_id=user.pk)
+        assert [(r.account.pk, r.account.number, r.account.holder_name) for r in rows] == [
+            (a.pk, a.number, a.holder_name) for a in brief
+        ]
+        for position, row in enumerate(rows):
+            expected = newest_bill_with_status(row.account.pk, today=today) if position < bills_for else None
+            got = row.newest
+            assert (got is None) == (expected is None), (bills_for, position)
+            if got is not None:
+                assert (got.bill.pk, got.status, got.outstanding_fen, got.bill.kwh_total, got.bill.due_date) == (
+                    expected.bill.pk,
+                    expected.status,
+                    expected.outstanding_fen,
+                    expected.bill.kwh_total,
+                    expected.bill.due_date,
+                )
+    assert [r.account.number for r in rows] == ["0000000023", "0000000025", "0000000020", "0000000024"]
+    assert customer_newest_bills(customer_user_id=other.pk, bills_for=5)[0].newest is None  # no bills

@@ -174,3 +174,28 @@ def test_a_failing_statement_in_a_batch_leaves_nothing_of_the_batch():
     with pytest.raises(IntegrityError), transaction.atomic():
         batch.run()
     assert not DomainEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_select_rows_sends_init_signals_when_someone_listens():
+    """Instances are built without ``__init__`` unless a pre/post_init receiver exists for the
+    model, in which case they go through ``from_db`` and the receiver runs."""
+    from django.db.models.signals import post_init
+
+    insert_rows([_message(dedup_key="msgid:init")], returning_pk=True)
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    sql = 'SELECT "id", "dedup_key" FROM "conversations_conversationmessage" WHERE "dedup_key" = %s'
+    quiet = select_rows(ConversationMessage, sql, ["msgid:init"], fields=("id", "dedup_key"))
+    post_init.connect(receiver, sender=ConversationMessage)
+    try:
+        heard = select_rows(ConversationMessage, sql, ["msgid:init"], fields=("id", "dedup_key"))
+    finally:
+        post_init.disconnect(receiver, sender=ConversationMessage)
+    assert seen == heard and len(heard) == 1
+    for instance in (quiet[0], heard[0]):
+        assert instance.dedup_key == "msgid:init" and not instance._state.adding
+        assert instance.get_deferred_fields() >= {"text", "payload"}
+        assert instance.text == _message().text  # a deferred field loads when read
