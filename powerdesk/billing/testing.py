@@ -94,3 +94,21 @@ def make_billing_history(account: Account, *, today: date | None = None, days: i
 
 def current_bill(account: Account, period: date) -> Bill:
     return Bill.objects.get(account=account, period=period, is_current=True)
+
+
+def make_binding(customer_user, account: Account, *, valid_from: datetime, valid_until=None, ended: bool = False):
+    """A family member's binding of ``account`` (optionally time-limited or already ended), for
+    tests of what a customer's bound accounts are."""
+    from powerdesk.customers.models import Binding
+
+    return Binding.objects.create(
+        customer_user=customer_user,
+        account=account,
+        role="family",
+        verified_by="sms_otp",
+        channel="wechat",
+        valid_from=valid_from,
+        valid_until=valid_until,
+        ended_at=timezone.now() if ended else None,
+        end_reason="unbound" if ended else "",
+    )

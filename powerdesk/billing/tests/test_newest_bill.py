@@ -117,7 +117,8 @@ def test_a_customers_accounts_and_newest_bills_read_as_one_statement_gives_what_
 
     from powerdesk.billing.reads import customer_accounts_brief
     from powerdesk.billing.selectors import customer_newest_bills
-    from powerdesk.customers.models import Binding, CustomerUser
+    from powerdesk.billing.testing import make_binding
+    from powerdesk.customers.models import CustomerUser
 
     now = timezone.now()
     user = CustomerUser.objects.create(phone="13900000011", display_name="王五")
@@ -127,17 +128,7 @@ def test_a_customers_accounts_and_newest_bills_read_as_one_statement_gives_what_
         _random_ledger(account, random.Random(100 + seed))
 
     def bind(customer, account, *, days_ago, valid_until=None, ended=False):
-        Binding.objects.create(
-            customer_user=customer,
-            account=account,
-            role="family",
-            verified_by="sms_otp",
-            channel="wechat",
-            valid_from=now - timedelta(days=days_ago),
-            valid_until=valid_until,
-            ended_at=now if ended else None,
-            end_reason="unbound" if ended else "",
-        )
+        make_binding(customer, account, valid_from=now - timedelta(days=days_ago), valid_until=valid_until, ended=ended)
 
     bind(user, accounts[3], days_ago=5)
     bind(user, accounts[5], days_ago=4)  # no bills

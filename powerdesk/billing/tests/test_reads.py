@@ -7,24 +7,11 @@ import pytest
 from django.utils import timezone
 
 from powerdesk.billing.reads import customer_accounts, customer_accounts_brief
+from powerdesk.billing.testing import make_binding
 from powerdesk.core.testing import make_account
-from powerdesk.customers.models import Binding, CustomerUser
+from powerdesk.customers.models import CustomerUser
 
 pytestmark = pytest.mark.django_db
-
-
-def _bind(user, account, *, valid_from, valid_until=None, ended=False):
-    return Binding.objects.create(
-        customer_user=user,
-        account=account,
-        role="family",
-        verified_by="sms_otp",
-        channel="wechat",
-        valid_from=valid_from,
-        valid_until=valid_until,
-        ended_at=timezone.now() if ended else None,
-        end_reason="unbound" if ended else "",
-    )
 
 
 def test_the_brief_list_is_the_full_list_in_the_same_order(company, django_assert_num_queries):
@@ -34,13 +21,13 @@ def test_the_brief_list_is_the_full_list_in_the_same_order(company, django_asser
     accounts = [
         make_account(number=f"{n:010d}", unit=company.station_a, holder_name=f"户主{n}") for n in range(1, 7)
     ]
-    _bind(user, accounts[3], valid_from=now - timedelta(days=3))  # bound first, listed first
-    _bind(user, accounts[0], valid_from=now - timedelta(days=2))
-    _bind(user, accounts[5], valid_from=now - timedelta(days=2))  # same time: by binding id
-    _bind(user, accounts[1], valid_from=now - timedelta(days=9), ended=True)  # unbound
-    _bind(user, accounts[2], valid_from=now - timedelta(days=9), valid_until=now - timedelta(hours=1))  # expired
-    _bind(user, accounts[4], valid_from=now - timedelta(days=1), valid_until=now + timedelta(days=1))  # still valid
-    _bind(other, accounts[1], valid_from=now - timedelta(days=5))  # someone else's
+    make_binding(user, accounts[3], valid_from=now - timedelta(days=3))  # bound first, listed first
+    make_binding(user, accounts[0], valid_from=now - timedelta(days=2))
+    make_binding(user, accounts[5], valid_from=now - timedelta(days=2))  # same time: by binding id
+    make_binding(user, accounts[1], valid_from=now - timedelta(days=9), ended=True)  # unbound
+    make_binding(user, accounts[2], valid_from=now - timedelta(days=9), valid_until=now - timedelta(hours=1))  # expired
+    make_binding(user, accounts[4], valid_from=now - timedelta(days=1), valid_until=now + timedelta(days=1))  # still valid
+    make_binding(other, accounts[1], valid_from=now - timedelta(days=5))  # someone else's
 
     expected = customer_accounts(customer_user=user)
     with django_assert_num_queries(1):
