@@ -7,7 +7,8 @@ What runs
   26 months of bills (``billing.testing.make_billing_history``) — or ``--database-url`` for an
   empty PostgreSQL database of your own;
 * the real web stack, as ``powerdesk serve`` runs it: uvicorn (uvloop + httptools) in front of
-  Django's ASGI handler and every middleware, ``--workers`` processes (default 2, one per core);
+  ``powerdesk.asgi`` — Django's WSGI handler and every middleware on ``core.wsgi_threads`` —
+  ``--workers`` processes (default 2, one per core);
 * a **separate** load-generator process on loopback that plays WeChat: every request is a
   safe-mode (AES) text message "电费" from the bound follower, encrypted and signed beforehand by
   wechatpy (WeChat's side), each with its own MsgId, so dedup and the inbox writes happen for

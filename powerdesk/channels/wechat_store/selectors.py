@@ -11,7 +11,7 @@ from powerdesk.core.process_caches import process_cache
 from powerdesk.core.rowsql import select_rows
 
 _crypto_cache: dict[tuple[str, str, str, str], object] = {}
-_crypto_lock = threading.Lock()
+_cache_lock = threading.Lock()  # the crypto and account caches
 _CRYPTO_CACHE_MAX = 256
 
 # How long a process trusts an account it read for the callback before reading it again (one
@@ -34,7 +34,7 @@ def account_for_callback(slug: str) -> WeChatAccount | None:
         return kept[1]
     rows = select_rows(WeChatAccount, _account_sql(), [slug, True], fields=_account_fields())
     account = rows[0] if rows else None
-    with _crypto_lock:
+    with _cache_lock:
         if len(_accounts) >= _ACCOUNTS_MAX:
             _accounts.clear()
         _accounts[slug] = (now, account)
@@ -44,7 +44,7 @@ def account_for_callback(slug: str) -> WeChatAccount | None:
 @process_cache
 def account_cache_clear(**_signal) -> None:
     """Read every account afresh at its next callback (connected to WeChatAccount's saves)."""
-    with _crypto_lock:
+    with _cache_lock:
         _accounts.clear()
 
 
@@ -63,7 +63,7 @@ def account_crypto(account: WeChatAccount):
     crypto = _crypto_cache.get(cache_key)
     if crypto is None:
         crypto = account.crypto()
-        with _crypto_lock:
+        with _cache_lock:
             if len(_crypto_cache) >= _CRYPTO_CACHE_MAX:  # keys are rotated rarely; never grow unbounded
                 _crypto_cache.clear()
             _crypto_cache[cache_key] = crypto
