@@ -194,21 +194,34 @@ def bench_django_asgi_application():
 
 
 def bench_wsgi_application():
-    """Django's WSGI handler with the bench route (``--interface wsgi``: uvicorn's own WSGI
-    adapter runs it on a pool of 10 threads per worker)."""
+    """The project's WSGI application (``core.callback_handler``: callbacks on the short
+    middleware chain) with the bench route, which is a callback too, so wechatpy's view gets
+    the same chain as ours (``--interface wsgi``: uvicorn's own WSGI adapter runs it on a pool
+    of 10 threads per worker)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "powerdesk.settings")
     import django
+    from django.conf import settings
     from django.core.handlers.wsgi import WSGIHandler
 
     django.setup(set_prefix=False)
+    from powerdesk.core.callback_handler import CallbackHandler, wsgi_application
+
     urlconf = _bench_urlconf()
 
-    class BenchWSGIHandler(WSGIHandler):
+    class WithBenchRoute:
         def get_response(self, request):
             request.urlconf = urlconf
             return super().get_response(request)
 
-    return BenchWSGIHandler()
+    class BenchWSGIHandler(WithBenchRoute, WSGIHandler):
+        pass
+
+    class BenchCallbackHandler(WithBenchRoute, CallbackHandler):
+        pass
+
+    return wsgi_application(
+        BenchWSGIHandler(), BenchCallbackHandler(), prefixes=(*settings.CALLBACK_PATH_PREFIXES, "/bench/")
+    )
 
 
 def _wechatpy_message_to_ours(message):

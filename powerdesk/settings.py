@@ -86,6 +86,18 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# Machine-to-machine callbacks (WeChat, Alipay, SMS gateways: every path under these prefixes)
+# are served by a handler with only this chain — no sessions, CSRF, users, messages, locale from
+# the request (their replies are in LANGUAGE_CODE) or static files, which a gateway never uses
+# (core/callback_handler.py; docs/performance.md, fifth pass). Browser pages are never there: the
+# WeChat OAuth pages live under /h5/.
+CALLBACK_PATH_PREFIXES = ("/channels/",)
+CALLBACK_MIDDLEWARE = [
+    "powerdesk.core.middleware.RequestBodyGuardMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "powerdesk.core.middleware.RequestLogMiddleware",
+]
+
 ROOT_URLCONF = "powerdesk.urls"
 ASGI_APPLICATION = "powerdesk.asgi.application"
 WSGI_APPLICATION = "powerdesk.wsgi.application"

@@ -1,6 +1,10 @@
+"""The WSGI application, for WSGI servers: the same two handlers ``powerdesk.asgi`` serves
+(gateways' callbacks on the short middleware chain, ``core.callback_handler``)."""
+
 import os
 
-from django.core.wsgi import get_wsgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "powerdesk.settings")
-application = get_wsgi_application()
+
+from powerdesk.core.callback_handler import wsgi_application
+
+application = wsgi_application()

@@ -14,9 +14,11 @@ Intent resolution runs in a fixed order; the first step that answers wins:
 4. **knowledge base** — ``powerdesk.content``'s article search, when that app is installed.
 5. **fallback** — "not found" and the menu of keywords.
 
-Storage and dedup: the inbound message is stored first, in the same transaction as the reply;
-a second arrival with the same dedup key (a channel retry, even one racing the first) stores
-nothing, acts on nothing, and gets the first answer back verbatim (``Reply.replayed``).
+Storage and dedup: the inbound message is stored together with its reply (one statement on
+PostgreSQL, one transaction elsewhere; an answer that writes is resolved after the message was
+stored, in its transaction); a second arrival with the same dedup key (a channel retry, even one
+racing the first) stores nothing, acts on nothing, and gets the first answer back verbatim
+(``Reply.replayed``).
 """
 
 from __future__ import annotations
@@ -43,9 +45,8 @@ from powerdesk.conversations.messages import (
     SenderIdentity,
 )
 from powerdesk.conversations.models import KeywordRule
-from powerdesk.core.rowsql import WriteBatch, select_rows
+from powerdesk.core.rowsql import select_rows
 from powerdesk.customers.models import CustomerUser, Identity
-from powerdesk.events.services import events_save
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +89,43 @@ def handle_inbound(
     reply and is what ``Reply.rendered`` holds — also for every retry. A reply that
     is deferred (``context.defer_reply``, or not ready within ``context.passive_reply_seconds``)
     renders as ``""`` and is sent through the channel's API after commit (tasks.py).
+
+    Most answers only read (a bill, the menu, a rule's text): the reply is resolved first and
+    then stored with the message in one write (``services.exchange_record``). An answer that
+    writes (``intents.WRITING_INTENTS``: 退订) is resolved only after the message was stored, in
+    the same transaction, so a retry never acts twice.
     """
     context = context or ChannelContext()
+    customer_user = customer_user_for(message.sender)
+    try:
+        reply = resolve_reply(message, customer_user=customer_user, context=context, writes_allowed=False)
+    except intents.WritesNeeded:
+        return _handle_writing(message, customer_user=customer_user, context=context, render=render)
+    delivery, rendered, deferred = _delivery(reply, context, render)
+    stored = services.exchange_record(
+        message=message,
+        customer_user_id=customer_user.pk if customer_user else None,
+        reply=reply,
+        delivery=delivery,
+        rendered=rendered,
+    )
+    if stored is None:
+        return _replay(message)
+    if deferred:
+        _deferred_dispatch(stored[1])
+    return reply.with_outcome(rendered=rendered, deferred=deferred)
+
+
+def _handle_writing(
+    message: InboundMessage,
+    *,
+    customer_user: CustomerUser | None,
+    context: ChannelContext,
+    render: Renderer | None,
+) -> Reply:
+    """The message stored first, then the answer that writes, in one transaction."""
     with transaction.atomic():
-        customer_user = customer_user_for(message.sender)
-        events: list = []  # both events go in one INSERT at the end
+        events: list = []
         inbound = services.inbound_record(
             message=message,
             customer_user_id=customer_user.pk if customer_user else None,
@@ -102,30 +135,26 @@ def handle_inbound(
         if inbound is None:
             return _replay(message)
         reply = resolve_reply(message, customer_user=customer_user, context=context)
-        deferred = not reply.is_nothing and (context.defer_reply or _too_late(context))
-        delivery = Delivery.NONE if reply.is_nothing else Delivery.DEFERRED if deferred else Delivery.PASSIVE
-        rendered = render(reply) if render is not None and delivery == Delivery.PASSIVE else ""
-        outbound = services.reply_record(
-            inbound=inbound,
-            reply=reply,
-            delivery=delivery,
-            rendered=rendered,
-            pending_events=events,
-            touch_thread=False,
+        delivery, rendered, deferred = _delivery(reply, context, render)
+        outbound = services.reply_and_rest_record(
+            inbound=inbound, reply=reply, delivery=delivery, rendered=rendered, pending_events=events
         )
-        # Both events, the thread and the rule's hit count as one statement (on PostgreSQL), last:
-        # the thread and the rule are rows other messages share, locked from here until commit.
-        writes = WriteBatch()
-        events_save(events, batch=writes)
-        services.thread_touch(inbound, needs_staff=services.reply_needs_staff(reply), batch=writes)
-        if reply.rule_id is not None:
-            services.keyword_rule_hit(rule_id=reply.rule_id, batch=writes)
-        writes.run()
         if deferred:
-            from powerdesk.conversations.tasks import reply_deliver_dispatch
-
-            reply_deliver_dispatch(message_id=outbound.pk)
+            _deferred_dispatch(outbound)
     return reply.with_outcome(rendered=rendered, deferred=deferred)
+
+
+def _delivery(reply: Reply, context: ChannelContext, render: Renderer | None) -> tuple[Delivery, str, bool]:
+    deferred = not reply.is_nothing and (context.defer_reply or _too_late(context))
+    delivery = Delivery.NONE if reply.is_nothing else Delivery.DEFERRED if deferred else Delivery.PASSIVE
+    rendered = render(reply) if render is not None and delivery == Delivery.PASSIVE else ""
+    return delivery, rendered, deferred
+
+
+def _deferred_dispatch(outbound) -> None:
+    from powerdesk.conversations.tasks import reply_deliver_dispatch
+
+    reply_deliver_dispatch(message_id=outbound.pk)
 
 
 def _too_late(context: ChannelContext) -> bool:
@@ -172,10 +201,18 @@ def _customer_user_sql() -> str:
 
 
 def resolve_reply(
-    message: InboundMessage, *, customer_user: CustomerUser | None, context: ChannelContext
+    message: InboundMessage,
+    *,
+    customer_user: CustomerUser | None,
+    context: ChannelContext,
+    writes_allowed: bool = True,
 ) -> Reply:
-    """The reply to ``message``, without storing anything (the console's preview can call it)."""
-    request = intents.IntentRequest(message=message, customer_user=customer_user, context=context)
+    """The reply to ``message``. With ``writes_allowed=False`` nothing is written: an answer
+    that would write raises ``intents.WritesNeeded`` instead (the engine's first try, and the
+    console's test box)."""
+    request = intents.IntentRequest(
+        message=message, customer_user=customer_user, context=context, writes_allowed=writes_allowed
+    )
     text = message.text.strip()
     if message.kind == MessageKind.EVENT:
         return intents.answer(_event_intent(message), request)

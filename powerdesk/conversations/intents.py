@@ -63,6 +63,15 @@ class IntentRequest:
     customer_user: CustomerUser | None
     context: ChannelContext
     command: Command | None = None
+    writes_allowed: bool = True
+
+
+class WritesNeeded(Exception):
+    """The answer to this request writes, and the request allows no writes (engine, test box)."""
+
+    def __init__(self, intent: Intent) -> None:
+        super().__init__(intent)
+        self.intent = intent
 
 
 def _url(context: ChannelContext, viewname: str, *args: str) -> str:
@@ -382,5 +391,13 @@ HANDLERS: dict[Intent, Callable[[IntentRequest], Reply]] = {
 }
 
 
+# Handlers that write (everything else only reads): the engine stores the message before
+# calling these, in the same transaction, so that a retried message never acts twice.
+WRITING_INTENTS = frozenset({Intent.UNSUBSCRIBE})
+
+
 def answer(intent: Intent | str, request: IntentRequest) -> Reply:
-    return HANDLERS[Intent(intent)](request)
+    intent = Intent(intent)
+    if intent in WRITING_INTENTS and not request.writes_allowed:
+        raise WritesNeeded(intent)
+    return HANDLERS[intent](request)

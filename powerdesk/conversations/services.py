@@ -35,10 +35,10 @@ from powerdesk.conversations.models import (
     KeywordRuleSetVersion,
 )
 from powerdesk.core.exceptions import ApplicationError
-from powerdesk.core.rowsql import WriteBatch, insert_rows, insert_statement
+from powerdesk.core.rowsql import WriteBatch, insert_rows, insert_select_statement, insert_statement
 from powerdesk.events.choices import Channel
 from powerdesk.events.models import DomainEvent
-from powerdesk.events.services import event_build, event_record, events_save
+from powerdesk.events.services import event_build, event_record, events_counted, events_save
 
 # WeChat refuses a text message over 2,048 bytes (UTF-8), passive or customer-service; it is the
 # tightest text limit of our channels, so every stored reply text is held to it.
@@ -383,14 +383,20 @@ def keyword_rule_hit(*, rule_id: int, batch: WriteBatch | None = None) -> None:
     ``batch``, added to it). The engine writes it last before commit, since the row lock it
     takes is shared by every message the rule answers (the statement is written once, not
     compiled per message)."""
-    table = KeywordRule._meta.db_table
-    sql = f'UPDATE "{table}" SET "hit_count" = "hit_count" + 1, "last_hit_at" = %s WHERE "id" = %s'  # noqa: S608 (names from the model)
-    params = [connection.ops.adapt_datetimefield_value(timezone.now()), rule_id]
+    sql, params = _rule_hit_statement(rule_id)
     if batch is not None:
         batch.add(sql, params)
         return
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def _rule_hit_statement(rule_id: int, *, only_if: str = "") -> tuple[str, list]:
+    table = KeywordRule._meta.db_table
+    sql = f'UPDATE "{table}" SET "hit_count" = "hit_count" + 1, "last_hit_at" = %s WHERE "id" = %s'  # noqa: S608 (names from the model)
+    if only_if:
+        sql += f" AND {only_if}"
+    return sql, [connection.ops.adapt_datetimefield_value(timezone.now()), rule_id]
 
 
 @transaction.atomic
@@ -457,7 +463,18 @@ def inbound_record(
     (``events_save``) instead of writing it now. ``touch_thread=False``: the caller updates the
     sender's thread itself, once, with ``thread_touch`` (the engine does, after the reply).
     """
-    stored = ConversationMessage(
+    stored = _inbound_row(message, customer_user_id)
+    (key,) = insert_rows([stored], on_conflict="nothing", returning_pk=True)
+    if key is None:
+        return None
+    _event_emit(_received_event(stored, message), pending_events)
+    if touch_thread:
+        thread_touch(stored, needs_staff=False)
+    return stored
+
+
+def _inbound_row(message: InboundMessage, customer_user_id: int | None) -> ConversationMessage:
+    return ConversationMessage(
         direction=Direction.INBOUND,
         channel=message.channel,
         channel_account=message.channel_account,
@@ -471,13 +488,15 @@ def inbound_record(
         dedup_key=stored_dedup_key(message),
         created_at=message.received_at,
     )
-    (key,) = insert_rows([stored], on_conflict="nothing", returning_pk=True)
-    if key is None:
-        return None
-    event = event_build(
+
+
+def _received_event(stored: ConversationMessage, message: InboundMessage) -> DomainEvent:
+    """``conversation.message_received`` for ``stored`` (its ``message_id`` is None until it
+    has been saved: ``exchange_record`` fills it in within its statement)."""
+    return event_build(
         kinds.MESSAGE_RECEIVED,
         channel=message.channel,
-        customer_user_id=customer_user_id,
+        customer_user_id=stored.customer_user_id,
         occurred_at=message.received_at,
         payload={
             "message_id": stored.pk,
@@ -487,10 +506,6 @@ def inbound_record(
             "event_key": message.event_key,
         },
     )
-    _event_emit(event, pending_events)
-    if touch_thread:
-        thread_touch(stored, needs_staff=False)
-    return stored
 
 
 def _event_emit(event: DomainEvent, pending_events: list[DomainEvent] | None) -> None:
@@ -521,7 +536,18 @@ def reply_record(
     """Store the reply to ``inbound`` — with ``rendered``, the exact answer body the channel got
     (a retry gets it back verbatim) — and emit ``conversation.reply_sent`` (for a deferred reply
     the event is emitted when the channel's API accepted it, in ``reply_delivered``)."""
-    outbound = ConversationMessage(
+    outbound = _reply_row(inbound, reply, delivery, rendered)
+    outbound.reply_to = inbound
+    insert_rows([outbound], returning_pk=True)
+    if _reply_emits_event(delivery):
+        _event_emit(_reply_sent_event(outbound), pending_events)
+    if touch_thread and reply_needs_staff(reply):
+        thread_touch(inbound, needs_staff=True)
+    return outbound
+
+
+def _reply_row(inbound: ConversationMessage, reply: Reply, delivery: Delivery, rendered: str) -> ConversationMessage:
+    return ConversationMessage(
         direction=Direction.OUTBOUND,
         channel=inbound.channel,
         channel_account=inbound.channel_account,
@@ -532,19 +558,18 @@ def reply_record(
         kind=reply.kind,
         text=reply.text,
         payload=reply.as_payload(),
-        reply_to=inbound,
+        reply_to_id=inbound.pk,
         intent=reply.intent,
         keyword_rule_id=reply.rule_id,
         rendered_reply=rendered,
         delivery=delivery,
         delivered_at=timezone.now() if delivery == Delivery.PASSIVE else None,
     )
-    insert_rows([outbound], returning_pk=True)
-    if delivery in (Delivery.PASSIVE, Delivery.NONE):
-        _event_emit(_reply_sent_event(outbound), pending_events)
-    if touch_thread and reply_needs_staff(reply):
-        thread_touch(inbound, needs_staff=True)
-    return outbound
+
+
+def _reply_emits_event(delivery: Delivery) -> bool:
+    """A deferred reply's ``reply_sent`` waits until the channel's API accepted it."""
+    return delivery in (Delivery.PASSIVE, Delivery.NONE)
 
 
 # --- inbox threads (one per sender and account; the console's 留言) ------------------------------
@@ -605,12 +630,23 @@ def thread_touch(inbound: ConversationMessage, *, needs_staff: bool, batch: Writ
     thread as needing a person and reopens it. Automatic replies are not the thread's last
     message: the inbox lists what the follower (or a staff member) last said. With ``batch``
     the statement is added to it."""
+    row = _thread_row(inbound, needs_staff=needs_staff)
+    if row is None:
+        return
+    if batch is not None:
+        batch.add(*insert_statement([row], on_conflict=_thread_upsert_clause()))
+        return
+    insert_rows([row], on_conflict=_thread_upsert_clause())
+
+
+def _thread_row(inbound: ConversationMessage, *, needs_staff: bool) -> Conversation | None:
+    """The thread row ``thread_touch`` upserts for ``inbound`` (None: WeChat's own reports)."""
     event = (inbound.payload or {}).get("event", "")
     if inbound.kind == MessageKind.EVENT and event in NOT_FROM_FOLLOWER:
-        return
+        return None
     is_message = inbound.kind != MessageKind.EVENT
     at = inbound.created_at
-    row = Conversation(
+    return Conversation(
         channel=inbound.channel,
         channel_account=inbound.channel_account,
         sender_subject=inbound.sender_subject,
@@ -625,10 +661,150 @@ def thread_touch(inbound: ConversationMessage, *, needs_staff: bool, batch: Writ
         status=ConversationStatus.OPEN,
         created_at=at,
     )
-    if batch is not None:
-        batch.add(*insert_statement([row], on_conflict=_thread_upsert_clause()))
-        return
-    insert_rows([row], on_conflict=_thread_upsert_clause())
+
+
+# --- a message and its automatic reply, stored together (the engine's write) -------------------
+
+
+def exchange_record(
+    *,
+    message: InboundMessage,
+    customer_user_id: int | None,
+    reply: Reply,
+    delivery: Delivery,
+    rendered: str = "",
+) -> tuple[ConversationMessage, ConversationMessage] | None:
+    """Store an inbound message with the reply already resolved for it, both events, the
+    sender's thread and the keyword rule's hit: all of it, or nothing when the channel account
+    already has a message with this dedup key (a retry, even one racing the first: None).
+
+    On PostgreSQL this is **one** statement — the inbound INSERT … ON CONFLICT DO NOTHING in a
+    ``WITH`` clause and every other write selecting from its ``RETURNING`` row, so they happen
+    exactly when it did. Outside a transaction it commits on its own: three round trips per
+    message fewer than BEGIN, the INSERTs and COMMIT (docs/performance.md, fifth pass). Elsewhere
+    (SQLite) the same writes run in order in one transaction.
+
+    The rows are the ones ``inbound_record`` + ``reply_record`` + ``thread_touch`` +
+    ``keyword_rule_hit`` write (tests/test_exchange_record.py compares them)."""
+    write = _exchange_record_one_statement if connection.vendor == "postgresql" else _exchange_record_in_order
+    return write(
+        message=message, customer_user_id=customer_user_id, reply=reply, delivery=delivery, rendered=rendered
+    )
+
+
+def _exchange_record_in_order(
+    *,
+    message: InboundMessage,
+    customer_user_id: int | None,
+    reply: Reply,
+    delivery: Delivery,
+    rendered: str,
+) -> tuple[ConversationMessage, ConversationMessage] | None:
+    with transaction.atomic():
+        events: list[DomainEvent] = []
+        inbound = inbound_record(
+            message=message, customer_user_id=customer_user_id, pending_events=events, touch_thread=False
+        )
+        if inbound is None:
+            return None
+        return inbound, reply_and_rest_record(
+            inbound=inbound, reply=reply, delivery=delivery, rendered=rendered, pending_events=events
+        )
+
+
+def reply_and_rest_record(
+    *,
+    inbound: ConversationMessage,
+    reply: Reply,
+    delivery: Delivery,
+    rendered: str,
+    pending_events: list[DomainEvent],
+) -> ConversationMessage:
+    """After ``inbound_record`` (in the caller's transaction): the reply, the events (those in
+    ``pending_events`` and the reply's), the thread and the rule's hit — the last three as one
+    statement on PostgreSQL, after the reply: the thread and the rule are rows other messages
+    share, locked from here until commit."""
+    outbound = reply_record(
+        inbound=inbound,
+        reply=reply,
+        delivery=delivery,
+        rendered=rendered,
+        pending_events=pending_events,
+        touch_thread=False,
+    )
+    writes = WriteBatch()
+    events_save(pending_events, batch=writes)
+    thread_touch(inbound, needs_staff=reply_needs_staff(reply), batch=writes)
+    if reply.rule_id is not None:
+        keyword_rule_hit(rule_id=reply.rule_id, batch=writes)
+    writes.run()
+    return outbound
+
+
+def _exchange_record_one_statement(
+    *,
+    message: InboundMessage,
+    customer_user_id: int | None,
+    reply: Reply,
+    delivery: Delivery,
+    rendered: str,
+) -> tuple[ConversationMessage, ConversationMessage] | None:
+    inbound = _inbound_row(message, customer_user_id)
+    outbound = _reply_row(inbound, reply, delivery, rendered)
+    events = [_received_event(inbound, message)]
+    clauses: list[tuple[str, list]] = [
+        insert_statement([inbound], on_conflict="nothing", returning_pk=True),
+        insert_select_statement(
+            outbound, source="inbound", expressions={"reply_to_id": 'inbound."id"'}, returning_pk=True
+        ),
+        insert_select_statement(
+            events[0],
+            source="inbound",
+            expressions={"payload": "CAST(%s AS jsonb) || jsonb_build_object('message_id', inbound.\"id\")"},
+        ),
+    ]
+    if _reply_emits_event(delivery):
+        events.append(_reply_sent_event(outbound))
+        clauses.append(
+            insert_select_statement(
+                events[1],
+                source="inbound, outbound",
+                expressions={
+                    "payload": "CAST(%s AS jsonb) || jsonb_build_object("
+                    "'message_id', outbound.\"id\", 'reply_to', inbound.\"id\")"
+                },
+            )
+        )
+    thread = _thread_row(inbound, needs_staff=reply_needs_staff(reply))
+    if thread is not None:
+        clauses.append(
+            insert_select_statement(
+                thread,
+                source="inbound",
+                expressions={"last_message_id": 'inbound."id"'},
+                on_conflict=_thread_upsert_clause(),
+            )
+        )
+    if reply.rule_id is not None:
+        clauses.append(_rule_hit_statement(reply.rule_id, only_if="EXISTS (SELECT FROM inbound)"))
+    names = ["inbound", "outbound"] + [f"w{index}" for index in range(2, len(clauses))]
+    # The clauses are built from the models above; every value is a parameter.
+    with_clauses = ", ".join(f"{name} AS ({clause})" for name, (clause, _p) in zip(names, clauses, strict=True))
+    sql = f'WITH {with_clauses} SELECT inbound."id", outbound."id" FROM inbound, outbound'  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for _clause, params in clauses for value in params])
+        row = cursor.fetchone()
+    if row is None:  # the dedup key was taken: nothing was written
+        return None
+    for stored, key in zip((inbound, outbound), row, strict=True):
+        stored.pk = key
+        stored._state.adding = False
+        stored._state.db = connection.alias
+    outbound.reply_to = inbound
+    for event in events:
+        event._state.adding = False
+    events_counted(events)
+    return inbound, outbound
 
 
 def _reply_sent_event(outbound: ConversationMessage) -> DomainEvent:

@@ -240,6 +240,8 @@ def keyword_test(request: HttpRequest) -> HttpResponse:
 
 def _engine_preview(request: HttpRequest, account: WeChatAccount, text: str):
     from powerdesk.conversations.engine import resolve_reply
+    from powerdesk.conversations.intents import WritesNeeded
+    from powerdesk.conversations.messages import Reply
 
     message = InboundMessage(
         channel=Channel.WECHAT,
@@ -251,7 +253,12 @@ def _engine_preview(request: HttpRequest, account: WeChatAccount, text: str):
         text=text,
     )
     context = ChannelContext(site_url=_site_url(request, account), greeting=account.greeting)
-    return resolve_reply(message, customer_user=None, context=context)
+    try:
+        return resolve_reply(message, customer_user=None, context=context, writes_allowed=False)
+    except WritesNeeded as needed:  # e.g. 退订: a test must not record anything
+        return Reply.text_reply(
+            _("（这条回复会写入数据，例如登记退订；测试框只预览，不执行。）"), intent=needed.intent
+        )
 
 
 @require_http_methods(["GET", "POST"])

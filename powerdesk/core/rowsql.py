@@ -66,6 +66,55 @@ def insert_statement(
     return _statement(model, len(objs), on_conflict, returning_pk, connection.vendor), params
 
 
+@lru_cache(maxsize=256)
+def _select_statement(
+    model: type[Model], source: str, expressions: tuple[tuple[str, str], ...], on_conflict: str, returning_pk: bool
+) -> tuple[str, tuple[bool, ...]]:
+    fields = _fields(model)
+    by_attname = dict(expressions)
+    unknown = set(by_attname) - {f.attname for f in fields}
+    if unknown:
+        raise ValueError(f"insert_select_statement: {model.__name__} has no field {sorted(unknown)}")
+    items = [by_attname.get(f.attname, "%s") for f in fields]
+    if any(item.count("%s") > 1 for item in items):
+        raise ValueError("insert_select_statement: an expression takes its field's value once at most")
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    sql = f'INSERT INTO "{model._meta.db_table}" ({columns}) SELECT {", ".join(items)} FROM {source}'  # noqa: S608 (names from the model, expressions from the caller's code)
+    if on_conflict:
+        sql += " " + on_conflict
+    if returning_pk:
+        sql += f' RETURNING "{model._meta.pk.column}"'
+    return sql, tuple(item.count("%s") == 1 for item in items)
+
+
+def insert_select_statement(
+    obj: Model,
+    *,
+    source: str,
+    expressions: dict[str, str],
+    on_conflict: str = "",
+    returning_pk: bool = False,
+    using: str = "default",
+) -> tuple[str, list]:
+    """``INSERT INTO … SELECT … FROM source`` for one unsaved instance: one row per row of
+    ``source`` (none when it is empty — a ``WITH`` clause's ``RETURNING`` rows, say), with the
+    instance's values except where ``expressions`` (attname → SQL) says otherwise. An
+    expression holding one ``%s`` receives the field's own value there (``CAST(%s AS jsonb) ||
+    …``); one without takes nothing from the instance (``inbound."id"``).
+
+    PostgreSQL types the parameters from the target columns, as for ``VALUES``. For
+    ``WriteBatch``-style single statements; SQLite has no data-changing ``WITH`` clauses."""
+    model = type(obj)
+    connection = connections[using]
+    sql, takes_value = _select_statement(model, source, tuple(sorted(expressions.items())), on_conflict, returning_pk)
+    params = [
+        f.get_db_prep_save(f.pre_save(obj, True), connection)
+        for f, takes in zip(_fields(model), takes_value, strict=True)
+        if takes
+    ]
+    return sql, params
+
+
 def insert_rows(
     objs: Sequence[Model], *, on_conflict: str = "", returning_pk: bool = False, using: str = "default"
 ) -> list[int | None] | None:

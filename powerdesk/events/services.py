@@ -76,4 +76,10 @@ def events_save(events: list[DomainEvent], *, batch: WriteBatch | None = None) -
         insert_rows(events)
     for event in events:
         event._state.adding = False
+    events_counted(events)
+
+
+def events_counted(events: list[DomainEvent]) -> None:
+    """Count written events in the metrics (for a caller that wrote them in its own statement)."""
+    for event in events:
         metrics.DOMAIN_EVENTS.labels(event.kind, event.channel).inc()

@@ -176,6 +176,18 @@ def test_the_test_box_fragment_names_the_winner_and_why(clerk, demo_account):
     assert KeywordRule.objects.get(pk=balance.pk).hit_count == 0
 
 
+def test_the_test_box_previews_an_unsubscribe_rule_without_recording_an_opt_out(clerk, demo_account):
+    from powerdesk.consent.models import ChannelConsent, ConsentChange
+    from powerdesk.conversations.services import keyword_rule_create
+
+    keyword_rule_create(
+        channel_account="demo", match_kind="exact", pattern="TD", reply_kind="intent", reply_intent="unsubscribe"
+    )
+    html = clerk.get(URL + "test/?account=demo&text=TD", HTTP_HX_REQUEST="true").content.decode()
+    assert "data-reply-preview" in html and "测试框只预览，不执行" in html
+    assert not ChannelConsent.objects.exists() and not ConsentChange.objects.exists()
+
+
 def test_greeting_and_default_reply_form(clerk, demo_account):
     response = clerk.post(URL + "auto-replies/?account=demo", {"greeting": "欢迎！", "fallback_text": ""})
     assert response.status_code == 302

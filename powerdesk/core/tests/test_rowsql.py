@@ -8,7 +8,13 @@ from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 
 from powerdesk.conversations.models import Conversation, ConversationMessage
-from powerdesk.core.rowsql import WriteBatch, insert_rows, insert_statement, select_rows
+from powerdesk.core.rowsql import (
+    WriteBatch,
+    insert_rows,
+    insert_select_statement,
+    insert_statement,
+    select_rows,
+)
 from powerdesk.events.models import DomainEvent
 
 pytestmark = pytest.mark.django_db
@@ -199,3 +205,56 @@ def test_select_rows_sends_init_signals_when_someone_listens():
         assert instance.dedup_key == "msgid:init" and not instance._state.adding
         assert instance.get_deferred_fields() >= {"text", "payload"}
         assert instance.text == _message().text  # a deferred field loads when read
+
+
+# --- insert_select_statement ----------------------------------------------------------------------
+
+
+def _run(sql, params):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def test_insert_select_writes_the_instances_values_once_per_source_row():
+    saved = _message(dedup_key="msgid:orm")
+    saved.save()
+    reply = _message(direction="outbound", dedup_key="", text="回复 'q' %s")
+    _run(
+        *insert_select_statement(
+            reply,
+            source=f'"{ConversationMessage._meta.db_table}" AS earlier WHERE earlier."dedup_key" = \'msgid:orm\'',
+            expressions={"reply_to_id": 'earlier."id"'},
+        )
+    )
+    written = ConversationMessage.objects.get(direction="outbound")
+    assert written.reply_to_id == saved.pk
+    as_saved = model_to_dict(written)
+    reply.reply_to_id = saved.pk
+    reply.save()
+    expected = model_to_dict(ConversationMessage.objects.get(pk=reply.pk))
+    for row in (as_saved, expected):
+        row.pop("id")
+    assert as_saved == expected
+
+
+def test_insert_select_writes_nothing_for_an_empty_source():
+    _run(*insert_select_statement(_message(), source="(SELECT 1 AS one) AS src WHERE 1 = 0", expressions={}))
+    assert not ConversationMessage.objects.exists()
+
+
+def test_an_expression_with_a_placeholder_receives_its_fields_value():
+    sql, params = insert_select_statement(
+        _message(text="电费"), source="(SELECT 1 AS one) AS src", expressions={"text": "%s || '（已读）'"}
+    )
+    assert params.count("电费") == 1
+    _run(sql, params)
+    assert ConversationMessage.objects.get().text == "电费（已读）"
+
+
+def test_insert_select_refuses_unknown_fields_and_double_placeholders():
+    with pytest.raises(ValueError, match="no field"):
+        insert_select_statement(_message(), source="x", expressions={"nonsense": "1"})
+    with pytest.raises(ValueError, match="once at most"):
+        insert_select_statement(_message(), source="x", expressions={"text": "%s || %s"})
