@@ -602,22 +602,25 @@ def thread_for_update(
         return Conversation.objects.select_for_update().get(**key)
 
 
+THREAD_ALIAS = "t"  # the thread INSERT's target in its ON CONFLICT clause
+
+
 def _thread_upsert_clause() -> str:
     """What ``thread_touch`` does to an existing thread, as one ``ON CONFLICT … DO UPDATE``
-    (PostgreSQL and SQLite share the syntax; ``excluded`` is the row we tried to insert)."""
-    t = Conversation._meta.db_table
-    newer = f'("{t}"."last_message_id" IS NULL OR excluded."last_message_at" >= "{t}"."last_message_at")'
+    (PostgreSQL and SQLite share the syntax; ``excluded`` is the row we tried to insert, ``t``
+    the thread as it is — the INSERT names its target ``THREAD_ALIAS``)."""
+    newer = '(t."last_message_id" IS NULL OR excluded."last_message_at" >= t."last_message_at")'
     return (
         'ON CONFLICT ("channel", "channel_account", "sender_subject") DO UPDATE SET '
-        f'"last_message_id" = CASE WHEN {newer} THEN excluded."last_message_id" ELSE "{t}"."last_message_id" END, '
-        f'"last_message_at" = CASE WHEN {newer} THEN excluded."last_message_at" ELSE "{t}"."last_message_at" END, '
+        f'"last_message_id" = CASE WHEN {newer} THEN excluded."last_message_id" ELSE t."last_message_id" END, '
+        f'"last_message_at" = CASE WHEN {newer} THEN excluded."last_message_at" ELSE t."last_message_at" END, '
         '"customer_user_id" = excluded."customer_user_id", '
         '"last_interaction_at" = CASE WHEN excluded."last_interaction_at" IS NOT NULL AND '
-        f'("{t}"."last_interaction_at" IS NULL OR excluded."last_interaction_at" > "{t}"."last_interaction_at") '
-        f'THEN excluded."last_interaction_at" ELSE "{t}"."last_interaction_at" END, '
-        f'"unread_count" = "{t}"."unread_count" + excluded."unread_count", '
-        f'"needs_reply" = CASE WHEN excluded."needs_reply" THEN excluded."needs_reply" ELSE "{t}"."needs_reply" END, '
-        f'"status" = CASE WHEN excluded."needs_reply" THEN excluded."status" ELSE "{t}"."status" END, '
+        '(t."last_interaction_at" IS NULL OR excluded."last_interaction_at" > t."last_interaction_at") '
+        'THEN excluded."last_interaction_at" ELSE t."last_interaction_at" END, '
+        '"unread_count" = t."unread_count" + excluded."unread_count", '
+        '"needs_reply" = CASE WHEN excluded."needs_reply" THEN excluded."needs_reply" ELSE t."needs_reply" END, '
+        '"status" = CASE WHEN excluded."needs_reply" THEN excluded."status" ELSE t."status" END, '
         '"updated_at" = excluded."updated_at"'
     )
 
@@ -634,9 +637,9 @@ def thread_touch(inbound: ConversationMessage, *, needs_staff: bool, batch: Writ
     if row is None:
         return
     if batch is not None:
-        batch.add(*insert_statement([row], on_conflict=_thread_upsert_clause()))
+        batch.add(*insert_statement([row], on_conflict=_thread_upsert_clause(), alias=THREAD_ALIAS))
         return
-    insert_rows([row], on_conflict=_thread_upsert_clause())
+    insert_rows([row], on_conflict=_thread_upsert_clause(), alias=THREAD_ALIAS)
 
 
 def _thread_row(inbound: ConversationMessage, *, needs_staff: bool) -> Conversation | None:
@@ -741,6 +744,23 @@ def reply_and_rest_record(
     return outbound
 
 
+# The inbound row's columns the other rows repeat: taken from its RETURNING row in the statement
+# rather than sent again as parameters. Fewer parameters are less to adapt, and psycopg caches a
+# statement's conversion only up to 50 of them (psycopg._queries.MAX_CACHED_STATEMENT_PARAMS;
+# test_exchange_record pins ours under it).
+_SHARED = ("channel", "channel_account", "sender_provider", "sender_app_id", "sender_subject", "customer_user_id")
+_FROM_INBOUND = {name: f'inbound."{name}"' for name in _SHARED}
+_INBOUND_RETURNING = ' RETURNING "id", "created_at", ' + ", ".join(f'"{name}"' for name in _SHARED)
+# What an automatic reply never has (a staff reply's fields, an inbound row's dedup key).
+_REPLY_CONSTANTS = {"dedup_key": "''", "request_token": "''", "delivery_error": "''", "staff_author_id": "NULL"}
+_EVENT_FROM_INBOUND = {
+    "channel": 'inbound."channel"',
+    "customer_user_id": 'inbound."customer_user_id"',
+    "account_id": "NULL",  # a message is about no one account, and no staff member acts
+    "actor_staff_id": "NULL",
+}
+
+
 def _exchange_record_one_statement(
     *,
     message: InboundMessage,
@@ -752,15 +772,23 @@ def _exchange_record_one_statement(
     inbound = _inbound_row(message, customer_user_id)
     outbound = _reply_row(inbound, reply, delivery, rendered)
     events = [_received_event(inbound, message)]
+    inbound_sql, inbound_params = insert_statement([inbound], on_conflict="nothing")
     clauses: list[tuple[str, list]] = [
-        insert_statement([inbound], on_conflict="nothing", returning_pk=True),
+        (inbound_sql + _INBOUND_RETURNING, inbound_params),
         insert_select_statement(
-            outbound, source="inbound", expressions={"reply_to_id": 'inbound."id"'}, returning_pk=True
+            outbound,
+            source="inbound",
+            expressions={**_FROM_INBOUND, **_REPLY_CONSTANTS, "reply_to_id": 'inbound."id"'},
+            returning_pk=True,
         ),
         insert_select_statement(
             events[0],
             source="inbound",
-            expressions={"payload": "CAST(%s AS jsonb) || jsonb_build_object('message_id', inbound.\"id\")"},
+            expressions={
+                **_EVENT_FROM_INBOUND,
+                "occurred_at": 'inbound."created_at"',
+                "payload": "CAST(%s AS jsonb) || jsonb_build_object('message_id', inbound.\"id\")",
+            },
         ),
     ]
     if _reply_emits_event(delivery):
@@ -770,8 +798,9 @@ def _exchange_record_one_statement(
                 events[1],
                 source="inbound, outbound",
                 expressions={
+                    **_EVENT_FROM_INBOUND,
                     "payload": "CAST(%s AS jsonb) || jsonb_build_object("
-                    "'message_id', outbound.\"id\", 'reply_to', inbound.\"id\")"
+                    "'message_id', outbound.\"id\", 'reply_to', inbound.\"id\")",
                 },
             )
         )
@@ -781,8 +810,14 @@ def _exchange_record_one_statement(
             insert_select_statement(
                 thread,
                 source="inbound",
-                expressions={"last_message_id": 'inbound."id"'},
+                expressions={
+                    **_FROM_INBOUND,
+                    "last_message_id": 'inbound."id"',
+                    "last_message_at": 'inbound."created_at"',
+                    "created_at": 'inbound."created_at"',
+                },
                 on_conflict=_thread_upsert_clause(),
+                alias=THREAD_ALIAS,
             )
         )
     if reply.rule_id is not None:

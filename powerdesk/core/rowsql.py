@@ -35,12 +35,12 @@ def _fields(model: type[Model]) -> tuple[Field, ...]:
 
 
 @lru_cache(maxsize=256)
-def _statement(model: type[Model], rows: int, on_conflict: str, returning_pk: bool, vendor: str) -> str:
+def _statement(model: type[Model], rows: int, on_conflict: str, returning_pk: bool, vendor: str, alias: str = "") -> str:
     fields = _fields(model)
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
     columns = ", ".join(f'"{f.column}"' for f in fields)
     table = model._meta.db_table
-    sql = f'INSERT INTO "{table}" ({columns}) VALUES ' + ", ".join([placeholders] * rows)  # noqa: S608 (names from the model)
+    sql = f'INSERT INTO {_target(table, alias)} ({columns}) VALUES ' + ", ".join([placeholders] * rows)  # noqa: S608 (names from the model)
     if on_conflict == "nothing":
         sql += " ON CONFLICT DO NOTHING"
     elif on_conflict:
@@ -50,8 +50,19 @@ def _statement(model: type[Model], rows: int, on_conflict: str, returning_pk: bo
     return sql
 
 
+def _target(table: str, alias: str) -> str:
+    """The INSERT's target; ``alias`` names it in an ``ON CONFLICT … DO UPDATE`` clause, which
+    then reads shorter than with the table's name each time."""
+    return f'"{table}" AS "{alias}"' if alias else f'"{table}"'
+
+
 def insert_statement(
-    objs: Sequence[Model], *, on_conflict: str = "", returning_pk: bool = False, using: str = "default"
+    objs: Sequence[Model],
+    *,
+    on_conflict: str = "",
+    returning_pk: bool = False,
+    alias: str = "",
+    using: str = "default",
 ) -> tuple[str, list]:
     """The INSERT of ``objs`` (instances of one model) and its parameters, without running it —
     for ``WriteBatch.add`` (``insert_rows`` runs it)."""
@@ -63,12 +74,17 @@ def insert_statement(
         if type(obj) is not model:
             raise TypeError(f"insert_rows: {type(obj).__name__} among {model.__name__} rows")
         params.extend(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields)
-    return _statement(model, len(objs), on_conflict, returning_pk, connection.vendor), params
+    return _statement(model, len(objs), on_conflict, returning_pk, connection.vendor, alias), params
 
 
 @lru_cache(maxsize=256)
 def _select_statement(
-    model: type[Model], source: str, expressions: tuple[tuple[str, str], ...], on_conflict: str, returning_pk: bool
+    model: type[Model],
+    source: str,
+    expressions: tuple[tuple[str, str], ...],
+    on_conflict: str,
+    returning_pk: bool,
+    alias: str,
 ) -> tuple[str, tuple[bool, ...]]:
     fields = _fields(model)
     by_attname = dict(expressions)
@@ -79,7 +95,8 @@ def _select_statement(
     if any(item.count("%s") > 1 for item in items):
         raise ValueError("insert_select_statement: an expression takes its field's value once at most")
     columns = ", ".join(f'"{f.column}"' for f in fields)
-    sql = f'INSERT INTO "{model._meta.db_table}" ({columns}) SELECT {", ".join(items)} FROM {source}'  # noqa: S608 (names from the model, expressions from the caller's code)
+    target = _target(model._meta.db_table, alias)
+    sql = f'INSERT INTO {target} ({columns}) SELECT {", ".join(items)} FROM {source}'  # noqa: S608 (names from the model, expressions from the caller's code)
     if on_conflict:
         sql += " " + on_conflict
     if returning_pk:
@@ -94,6 +111,7 @@ def insert_select_statement(
     expressions: dict[str, str],
     on_conflict: str = "",
     returning_pk: bool = False,
+    alias: str = "",
     using: str = "default",
 ) -> tuple[str, list]:
     """``INSERT INTO … SELECT … FROM source`` for one unsaved instance: one row per row of
@@ -106,7 +124,9 @@ def insert_select_statement(
     ``WriteBatch``-style single statements; SQLite has no data-changing ``WITH`` clauses."""
     model = type(obj)
     connection = connections[using]
-    sql, takes_value = _select_statement(model, source, tuple(sorted(expressions.items())), on_conflict, returning_pk)
+    sql, takes_value = _select_statement(
+        model, source, tuple(sorted(expressions.items())), on_conflict, returning_pk, alias
+    )
     params = [
         f.get_db_prep_save(f.pre_save(obj, True), connection)
         for f, takes in zip(_fields(model), takes_value, strict=True)
@@ -116,7 +136,12 @@ def insert_select_statement(
 
 
 def insert_rows(
-    objs: Sequence[Model], *, on_conflict: str = "", returning_pk: bool = False, using: str = "default"
+    objs: Sequence[Model],
+    *,
+    on_conflict: str = "",
+    returning_pk: bool = False,
+    alias: str = "",
+    using: str = "default",
 ) -> list[int | None] | None:
     """INSERT ``objs`` (instances of one model, not yet saved) in one statement.
 
@@ -128,7 +153,9 @@ def insert_rows(
         return [] if returning_pk else None
     if returning_pk and on_conflict == "nothing" and len(objs) > 1:
         raise ValueError("returning_pk with ON CONFLICT DO NOTHING needs one row at a time")
-    sql, params = insert_statement(objs, on_conflict=on_conflict, returning_pk=returning_pk, using=using)
+    sql, params = insert_statement(
+        objs, on_conflict=on_conflict, returning_pk=returning_pk, alias=alias, using=using
+    )
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
         if not returning_pk:

@@ -189,3 +189,28 @@ def test_outside_a_transaction_the_write_is_whole(customer, transactional_db):
     stored = services.exchange_record(message=_message(key="msgid:whole"), reply=_rule_reply(), **arguments)
     assert ConversationMessage.objects.filter(reply_to=stored[0]).get().pk == stored[1].pk
     assert DomainEvent.objects.filter(kind__startswith="conversation.").count() == 2
+
+
+@postgresql_only
+def test_the_statement_stays_within_what_psycopg_caches(customer):
+    """psycopg converts a statement's ``%s`` placeholders afresh on every call unless it is at
+    most 4,096 characters with at most 50 parameters (then the conversion is cached): the
+    statement's largest form (thread, both events, a rule hit) must stay within both."""
+    from psycopg import _queries as psycopg_queries  # the limits are psycopg's own (3.x)
+
+    demo_conversations_setup()
+    reply = _rule_reply()
+    seen = []
+
+    def spy(execute, sql, params, many, context):
+        seen.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
+        services.exchange_record(
+            message=_message(), customer_user_id=customer.pk, reply=reply, delivery=Delivery.PASSIVE
+        )
+    ((sql, params),) = seen
+    assert sql.count(" AS (") == 6  # inbound, reply, two events, thread, rule hit
+    assert len(params) <= psycopg_queries.MAX_CACHED_STATEMENT_PARAMS
+    assert len(sql) <= psycopg_queries.MAX_CACHED_STATEMENT_LENGTH
