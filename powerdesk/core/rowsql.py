@@ -1,5 +1,6 @@
 """Single-statement inserts and reads for hot paths (the WeChat callback stores several rows per
-message), and ``WriteBatch``, which sends several data-changing statements as one on PostgreSQL.
+message), ``insert_select_statement`` for rows that take values from another clause of the same
+statement, and ``WriteBatch``, which sends several data-changing statements as one on PostgreSQL.
 
 ``Model.objects.create()`` compiles its INSERT afresh on every call, which costs several times
 the database round trip itself. ``insert_rows`` builds the statement once per (model, row
@@ -180,8 +181,9 @@ class WriteBatch:
     change a row another changes). Elsewhere (SQLite) they run one after another, in order.
 
     Services take ``batch=`` and add their statement instead of running it; the caller runs the
-    batch inside its transaction (the WeChat callback writes its events, the follower's thread
-    and the keyword hit this way: conversations.engine).
+    batch inside its transaction (the engine writes the events, the sender's thread and the
+    keyword hit of a message whose answer writes this way: conversations.services
+    ``reply_and_rest_record``; other messages go as one statement, ``exchange_record``).
     """
 
     def __init__(self, using: str = "default") -> None:
