@@ -68,7 +68,7 @@ class Intent(models.TextChoices):
     GREETING = "greeting", _("关注欢迎语")
     MENU = "menu", _("功能菜单")
     SILENT = "silent", _("不回复")
-    UNSUBSCRIBE = "unsubscribe", _("退订营销消息")
+    UNSUBSCRIBE = "unsubscribe", _("退订营销信息")
 
 
 class ConversationStatus(models.TextChoices):
