@@ -89,7 +89,7 @@ class BroadcastForm(AudienceFields):
     thumb_media_id = forms.CharField(
         label=_("封面图片素材 media_id"),
         required=False,
-        help_text=_("图文群发必填：公众平台“素材管理”中的图片素材。"),
+        help_text=_("可不填：每篇文章用自己的封面图片（首次群发时上传为素材）。填写则所有文章共用这张素材图片。"),
     )
 
     field_order = [

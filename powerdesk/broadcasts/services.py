@@ -128,14 +128,24 @@ def _clean_articles(article_ids: Sequence[int]) -> list[dict]:
     return [{"id": pk, "title": found[pk].title} for pk in ids]
 
 
-def _clean_thumb(thumb_media_id: str) -> str:
+def _clean_thumb(thumb_media_id: str, *, article_ids: Sequence[int]) -> str:
+    """The shared cover material every article of the broadcast uses, or "" when each article's
+    own cover image is uploaded as its cover at sending (wechat.mpnews_media_ensure) — which
+    needs every article to have one."""
     value = (thumb_media_id or "").strip() or settings.BROADCAST_THUMB_MEDIA_ID
     if not value:
-        raise ApplicationError(
-            "broadcast_thumb_required",
-            _("图文群发需要封面图片素材的 media_id（在公众平台“素材管理”上传图片后获得）。"),
-            field="thumb_media_id",
-        )
+        without = [a.title for a in Article.objects.filter(pk__in=article_ids).order_by("pk") if not a.cover]
+        if without:
+            raise ApplicationError(
+                "broadcast_thumb_required",
+                _(
+                    "文章《%(title)s》没有封面图片：请在内容管理中为它上传封面，"
+                    "或填写公众平台“素材管理”中已有图片的 media_id 作为所有文章的封面。"
+                )
+                % {"title": without[0]},
+                field="thumb_media_id",
+            )
+        return ""
     if not _MEDIA_ID.fullmatch(value):
         raise ApplicationError(
             "broadcast_thumb_invalid",
@@ -168,7 +178,7 @@ def broadcast_create(
         text = _clean_text(text_content)
     else:
         articles = _clean_articles(article_ids)
-        thumb = _clean_thumb(thumb_media_id)
+        thumb = _clean_thumb(thumb_media_id, article_ids=[item["id"] for item in articles])
     cleaned = audience_clean(staff=staff, audience=audience)
     broadcast = Broadcast.objects.create(
         wechat_account=account,

@@ -14,6 +14,7 @@ from powerdesk.broadcasts.choices import MessageKind
 from powerdesk.broadcasts.models import Broadcast
 from powerdesk.channels.wechat_store.client import MassMessage, MpNewsArticle, WeChatApiClient
 from powerdesk.channels.wechat_store.errors import WeChatApiError
+from powerdesk.channels.wechat_store.materials import MAX_IMAGE_BYTES, image_material_media_id
 from powerdesk.channels.wechat_store.models import WeChatAccount
 from powerdesk.content.choices import ArticleStatus
 from powerdesk.content.markup import render_body
@@ -90,7 +91,7 @@ def mpnews_media_ensure(broadcast: Broadcast, client: WeChatApiClient) -> str:
             MpNewsArticle(
                 title=found[pk].title,
                 content=str(render_body(found[pk].body)),
-                thumb_media_id=broadcast.thumb_media_id,
+                thumb_media_id=broadcast.thumb_media_id or cover_media_id(found[pk], client),
                 digest=found[pk].summary,
                 content_source_url=_article_url(broadcast, found[pk]),
             )
@@ -103,6 +104,24 @@ def mpnews_media_ensure(broadcast: Broadcast, client: WeChatApiClient) -> str:
         )
     broadcast.media_id, broadcast.media_uploaded_at = media_id, now
     return media_id
+
+
+def cover_media_id(article: Article, client: WeChatApiClient) -> str:
+    """The article's cover image as a permanent image material of the account (uploaded the
+    first time it is used, then reused: wechat_store/materials.py)."""
+    refusal = None
+    if not article.cover:
+        refusal = _("文章《%(title)s》没有封面图片，请上传封面或填写封面图片素材的 media_id。")
+    else:
+        try:
+            with article.cover.open("rb") as handle:
+                content = handle.read(MAX_IMAGE_BYTES + 1)
+            return image_material_media_id(client, content)
+        except FileNotFoundError:
+            refusal = _("文章《%(title)s》的封面图片文件已丢失，请重新上传封面。")
+        except ValueError:
+            refusal = _("文章《%(title)s》的封面不是微信接受的图片（PNG、JPEG、GIF 或 BMP，不超过 10 MB）。")
+    raise ApplicationError("broadcast_cover_unusable", refusal % {"title": article.title}, field="articles")
 
 
 def mass_message(broadcast: Broadcast, client: WeChatApiClient) -> MassMessage:

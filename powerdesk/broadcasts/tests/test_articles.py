@@ -131,3 +131,74 @@ def test_a_preview_of_an_unpublished_article_says_which(
     assert response.status_code == 400
     assert "data-preview-error>文章《峰谷电价怎么算》已撤回或删除，不能群发" in response.content.decode()
     assert fake_wechat.calls("/cgi-bin/message/mass/preview") == []
+
+
+# --- covers: each article's own image, uploaded as material once ---------------------------------
+
+MATERIAL = "/cgi-bin/material/add_material"
+
+
+def with_cover(article, color):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from powerdesk.content.tests.conftest import png_bytes
+
+    article.refresh_from_db()
+    article.cover.save("cover.png", SimpleUploadedFile("cover.png", png_bytes(color=color)), save=False)
+    type(article).objects.filter(pk=article.pk).update(cover=article.cover.name)
+    return article
+
+
+def test_without_a_shared_cover_each_article_sends_its_own_uploaded_once(
+    province_manager, wechat_account, fake_wechat, customers, articles
+):
+    from powerdesk.channels.wechat_store.models import ImageMaterial
+
+    first, second, _ = articles
+    with_cover(first, (200, 30, 30))
+    with_cover(second, (30, 30, 200))
+    broadcast = compose(province_manager, wechat_account, [first.pk, second.pk], thumb_media_id="")
+    assert broadcast.thumb_media_id == ""
+
+    broadcast_preview(broadcast=broadcast, openid=customers.a_residential[0], actor_staff_id=None)
+
+    uploads = fake_wechat.calls(MATERIAL)
+    assert len(uploads) == 2 and {u["query"]["type"] for u in uploads} == {"image"}
+    [news] = fake_wechat.calls(UPLOAD)
+    thumbs = [a["thumb_media_id"] for a in news["body"]["articles"]]
+    materials = fake_wechat.state.image_materials()
+    assert len(set(thumbs)) == 2 and set(thumbs) == set(materials)  # each its own, both on WeChat
+    assert ImageMaterial.objects.count() == 2
+
+    # A later broadcast of the same article reuses the material: nothing uploaded again.
+    again = compose(province_manager, wechat_account, [first.pk], thumb_media_id="")
+    broadcast_preview(broadcast=again, openid=customers.a_residential[0], actor_staff_id=None)
+    assert len(fake_wechat.calls(MATERIAL)) == 2
+    assert fake_wechat.calls(UPLOAD)[-1]["body"]["articles"][0]["thumb_media_id"] == thumbs[0]
+
+
+def test_an_article_without_a_cover_needs_a_shared_one(clerk_a, wechat_account, articles):
+    first, second, _ = articles
+    with_cover(first, (1, 2, 3))
+    with pytest.raises(ApplicationError) as refused:
+        compose(clerk_a, wechat_account, [first.pk, second.pk], thumb_media_id="")
+    assert refused.value.code == "broadcast_thumb_required"
+    assert "文章《线上缴费指南》没有封面图片" in refused.value.message
+    assert compose(clerk_a, wechat_account, [first.pk, second.pk], thumb_media_id="shared01").thumb_media_id == "shared01"
+
+
+def test_a_cover_that_is_not_an_image_wechat_takes_stops_with_its_title(
+    clerk_a, wechat_account, fake_wechat, customers, articles
+):
+    first, _, _ = articles
+    with_cover(first, (9, 9, 9))
+    broadcast = compose(clerk_a, wechat_account, [first.pk], thumb_media_id="")
+    with first.cover.open("wb") as handle:  # replaced on disk by something that is no image
+        handle.write(b"%PDF-1.4 not an image")
+
+    with pytest.raises(ApplicationError) as refused:
+        broadcast_preview(broadcast=broadcast, openid=customers.a_residential[0], actor_staff_id=None)
+
+    assert refused.value.code == "broadcast_cover_unusable"
+    assert "文章《峰谷电价怎么算》的封面不是微信接受的图片" in refused.value.message
+    assert fake_wechat.calls(MATERIAL) == [] and fake_wechat.calls(UPLOAD) == []

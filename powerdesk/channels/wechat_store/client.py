@@ -21,6 +21,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import secrets
 import time
 import urllib.error
 import urllib.request
@@ -156,6 +157,30 @@ class _Answer:
 
 
 # --- the client ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileUpload:
+    """One file sent as ``multipart/form-data`` (WeChat's material uploads take field ``media``)."""
+
+    field: str
+    filename: str
+    content: bytes
+    content_type: str
+
+    def multipart(self) -> tuple[bytes, str]:
+        """The request body and its Content-Type header."""
+        boundary = "----PowerDesk" + secrets.token_hex(16)
+        # The filename goes in quotes; quotes and line breaks in it would break the header.
+        safe_name = "".join(ch for ch in self.filename if ch not in '"\\\r\n') or "upload"
+        head = (
+            f"--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="{self.field}"; filename="{safe_name}"\r\n'
+            f"Content-Type: {self.content_type}\r\n\r\n"
+        ).encode()
+        return head + self.content + f"\r\n--{boundary}--\r\n".encode(), (
+            f"multipart/form-data; boundary={boundary}"
+        )
 
 
 class WeChatApiClient:
@@ -359,6 +384,20 @@ class WeChatApiClient:
 
     # --- template messages ---------------------------------------------------------------------
 
+    def material_add_image(self, *, filename: str, content: bytes, content_type: str) -> str:
+        """A permanent image material (素材管理 → 图片); its media_id, usable as an mpnews
+        article's ``thumb_media_id``. WeChat takes bmp/png/jpeg/jpg/gif up to 10 MB."""
+        payload = self._call(
+            "POST",
+            "/cgi-bin/material/add_material",
+            query={"type": "image"},
+            upload=FileUpload("media", filename, content, content_type),
+        )
+        media_id = payload.get("media_id")
+        if not isinstance(media_id, str) or not media_id:
+            raise self._invalid_response("/cgi-bin/material/add_material", "no media_id")
+        return media_id
+
     def template_send(
         self,
         *,
@@ -514,6 +553,7 @@ class WeChatApiClient:
         *,
         query: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
+        upload: FileUpload | None = None,
         app_token: bool = True,
         accept: frozenset[int] | set[int] = frozenset(),
     ) -> dict[str, Any]:
@@ -521,14 +561,16 @@ class WeChatApiClient:
         if not app_token:
             return self._checked(path, self._exchange(method, path, query=query, body=body), accept=accept)
         token = self.access_token()
-        answer = self._exchange(method, path, query=query, body=body, token=token)
+        answer = self._exchange(method, path, query=query, body=body, upload=upload, token=token)
         if answer.payload.get("errcode") in TOKEN_ERRCODES:
             log.info(
                 "wechat access_token refused, refreshing once",
                 extra={"app_id": self.app_id, "endpoint": path, "errcode": answer.payload["errcode"]},
             )
             token = self._replace_refused_token(token)
-            answer = self._exchange(method, path, query=query, body=body, token=token, attempt=2)
+            answer = self._exchange(
+                method, path, query=query, body=body, upload=upload, token=token, attempt=2
+            )
         return self._checked(path, answer, accept=accept)
 
     def _checked(
@@ -546,6 +588,7 @@ class WeChatApiClient:
         *,
         query: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
+        upload: FileUpload | None = None,
         token: str | None = None,
         attempt: int = 1,
     ) -> _Answer:
@@ -558,6 +601,8 @@ class WeChatApiClient:
         headers = {"Accept": "application/json", "User-Agent": "PowerDesk-WeChat/1"}
         if data is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"
+        if upload is not None:
+            data, headers["Content-Type"] = upload.multipart()
         request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
         started = time.monotonic()
         status: int | None = None

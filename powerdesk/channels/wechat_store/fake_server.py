@@ -50,6 +50,8 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from email import policy as email_policy
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -65,7 +67,7 @@ from powerdesk.channels.wechat_store.fake_state import (
 DEMO_APP_ID = "wx5d3a1c0e9b7f2468"
 DEMO_APP_SECRET = "fake0demo0app0secret000000000000"  # noqa: S105  (a fake's, never a real secret)
 DEMO_ORIGINAL_ID = "gh_4d00ed8d6399"
-MAX_BODY_BYTES = 2 * 1024 * 1024  # 10,000 openids are ~300 KB
+MAX_BODY_BYTES = 11 * 1024 * 1024  # an image material may be 10 MB; 10,000 openids are ~300 KB
 
 # (query, body) for the callback POST, built from the event's plaintext XML. The default signs
 # in plaintext mode; the protocol's safe mode (AES) plugs in here.
@@ -80,6 +82,7 @@ _POST_ONLY = {
     "/cgi-bin/message/mass/preview",
     "/cgi-bin/message/mass/get",
     "/cgi-bin/media/uploadnews",
+    "/cgi-bin/material/add_material",
     "/cgi-bin/draft/add",
     "/cgi-bin/message/template/send",
     "/cgi-bin/tags/create",
@@ -105,6 +108,7 @@ def _token_routes(state: FakeWeChatState) -> dict[str, Callable[[FakeApp, Mappin
         "/cgi-bin/message/mass/get": lambda app, q, b: state.mass_get(app, b),
         "/cgi-bin/media/uploadnews": lambda app, q, b: state.add_material(app, b, kind="uploadnews"),
         "/cgi-bin/draft/add": lambda app, q, b: state.add_material(app, b, kind="draft"),
+        "/cgi-bin/material/add_material": lambda app, q, b: state.add_image_material(app, q, b),
         "/cgi-bin/message/template/send": lambda app, q, b: state.template_send(app, b),
         "/cgi-bin/user/info": lambda app, q, b: state.user_info(app, q),
         "/cgi-bin/user/get": lambda app, q, b: state.user_get(app, q),
@@ -140,6 +144,8 @@ def _masked(data: Any) -> Any:
             else:
                 masked[key] = _masked(value)
         return masked
+    if isinstance(data, bytes):  # an uploaded file: its size, not its bytes, in the call log
+        return f"<{len(data)} bytes>"
     return data
 
 
@@ -240,10 +246,31 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         if not raw.strip():
             raise WeChatRefusal(44002, f"empty post data rid: {rid()}")
+        if path == "/cgi-bin/material/add_material":
+            return self._uploaded_file(raw)
         try:
             return json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             raise WeChatRefusal(47001, f"data format error rid: {rid()}") from None
+
+    def _uploaded_file(self, raw: bytes) -> dict[str, Any]:
+        """The ``media`` part of a multipart/form-data upload, as WeChat reads it (41005: none)."""
+        content_type = self.headers.get("Content-Type", "")
+        if not content_type.lower().startswith("multipart/form-data"):
+            raise WeChatRefusal(41005, f"media data missing rid: {rid()}")
+        message = BytesParser(policy=email_policy.HTTP).parsebytes(
+            f"Content-Type: {content_type}\r\n\r\n".encode("latin-1") + raw
+        )
+        for part in message.iter_parts() if message.is_multipart() else ():
+            if part.get_param("name", header="content-disposition") == "media":
+                content = part.get_payload(decode=True) or b""
+                return {
+                    "filename": part.get_filename() or "",
+                    "content_type": part.get_content_type(),
+                    "content": content,
+                    "size": len(content),
+                }
+        raise WeChatRefusal(41005, f"media data missing rid: {rid()}")
 
     def _answer(self, path: str, query: dict[str, str], body: Any, entry: dict[str, Any]) -> dict[str, Any]:
         state = self.server.state

@@ -68,6 +68,11 @@ class WeChatRefusal(Exception):
         self.extra = extra
 
 
+IMAGE_MATERIAL_MAX_BYTES = 10 * 1024 * 1024
+# What WeChat accepts as an image material, by its first bytes: PNG, JPEG, GIF, BMP.
+IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
+
+
 @dataclass
 class FakeApp:
     app_id: str
@@ -198,6 +203,7 @@ class FakeWeChatState:
         self.messages: list[dict[str, Any]] = []
         self._template_dedup: dict[tuple[str, str], str] = {}
         self._materials: dict[str, dict[str, Any]] = {}
+        self._images: dict[str, dict[str, Any]] = {}  # permanent image materials (add_material)
         self._menus: dict[str, list[dict[str, Any]]] = {}
         self._tags: dict[str, dict[int, str]] = {app: {2: "星标组"} for app in self.apps}
         self._next_tag_id = 100
@@ -597,6 +603,31 @@ class FakeWeChatState:
             if kind == "draft":
                 return {"media_id": media_id}
             return {"type": "news", "media_id": media_id, "created_at": int(self.now())}
+
+    def add_image_material(self, app: FakeApp, query: Mapping[str, str], body: Any) -> dict[str, Any]:
+        """素材管理 → 新增永久素材, ``type=image``: bmp/png/jpeg/gif up to 10 MB, checked by content."""
+        if query.get("type") != "image":
+            raise WeChatRefusal(40004, f"invalid media type rid: {rid()}")
+        content = body.get("content", b"") if isinstance(body, dict) else b""
+        if not content:
+            raise WeChatRefusal(41005, f"media data missing rid: {rid()}")
+        if len(content) > IMAGE_MATERIAL_MAX_BYTES:
+            raise WeChatRefusal(40009, f"invalid image size rid: {rid()}")
+        if not content.startswith(IMAGE_SIGNATURES):
+            raise WeChatRefusal(40005, f"invalid file type rid: {rid()}")
+        media_id = secrets.token_urlsafe(32)[:43]
+        with self._lock:
+            self._images[media_id] = {
+                "app_id": app.app_id,
+                "filename": body.get("filename", ""),
+                "size": len(content),
+                "sha256": hashlib.sha256(content).hexdigest(),
+            }
+        return {"media_id": media_id, "url": f"http://mmbiz.qpic.cn/fake/{media_id}/0"}
+
+    def image_materials(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            return {key: dict(value) for key, value in self._images.items()}
 
     # --- mass sending --------------------------------------------------------------------------
 

@@ -181,3 +181,25 @@ def register_sealed_columns() -> None:
         register_sealed_column(
             SealedColumn("channel_wechat_store.WeChatAccount", key_id_field, ciphertext_field, context)
         )
+
+
+class ImageMaterial(models.Model):
+    """An image we uploaded to an Official Account as permanent material (素材管理 → 图片),
+    by the SHA-256 of its bytes: an article's cover becomes an mpnews ``thumb_media_id`` once,
+    and every later broadcast of it reuses that media_id (materials.py)."""
+
+    app_id = models.CharField(_("AppID"), max_length=32)
+    sha256 = models.CharField(max_length=64)
+    media_id = models.CharField(_("素材 media_id"), max_length=128)
+    byte_size = models.PositiveIntegerField(_("大小（字节）"))
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("公众号图片素材")
+        verbose_name_plural = _("公众号图片素材")
+        constraints = [
+            models.UniqueConstraint(fields=["app_id", "sha256"], name="wechat_image_material_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.app_id} {self.sha256[:12]} → {self.media_id}"

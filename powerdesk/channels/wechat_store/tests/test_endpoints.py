@@ -129,6 +129,35 @@ def test_uploadnews_returns_a_media_id(wechat):
     assert error.vendor_code == "40007"
 
 
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+
+def test_an_image_material_is_uploaded_as_multipart_and_checked_like_wechat_does(wechat, fake_wechat):
+    media_id = wechat.material_add_image(filename="封面\"x.png", content=PNG, content_type="image/png")
+    [call] = fake_wechat.calls("/cgi-bin/material/add_material")
+    assert call["query"]["type"] == "image" and call["body"]["size"] == len(PNG)
+    assert call["body"]["content"] == f"<{len(PNG)} bytes>"  # the call log keeps the size, not the bytes
+    assert call["body"]["filename"] == "封面x.png"  # the quote could not break the header
+    assert fake_wechat.state.image_materials()[media_id]["size"] == len(PNG)
+    not_an_image = refused(
+        lambda: wechat.material_add_image(filename="a.pdf", content=b"%PDF-1.4", content_type="image/png")
+    )
+    assert not_an_image.vendor_code == "40005" and not_an_image.permanent
+
+
+def test_an_image_is_uploaded_once_per_account(wechat, fake_wechat):
+    from powerdesk.channels.wechat_store.materials import image_material_media_id
+    from powerdesk.channels.wechat_store.models import ImageMaterial
+
+    first = image_material_media_id(wechat, PNG)
+    assert image_material_media_id(wechat, PNG) == first
+    assert len(fake_wechat.calls("/cgi-bin/material/add_material")) == 1
+    assert ImageMaterial.objects.get().media_id == first
+    with pytest.raises(ValueError, match="not a PNG"):
+        image_material_media_id(wechat, b"GIF88a not quite")
+    assert len(fake_wechat.calls("/cgi-bin/material/add_material")) == 1  # refused before any call
+
+
 def test_datacube_figures_come_from_the_follower_store(wechat, fake_wechat):
     today = datetime.now(BEIJING).date()
     three_days_ago = datetime.combine(today - timedelta(days=3), datetime.min.time(), BEIJING).replace(
