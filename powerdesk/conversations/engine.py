@@ -23,7 +23,6 @@ racing the first) stores nothing, acts on nothing, and gets the first answer bac
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Callable
@@ -42,11 +41,10 @@ from powerdesk.conversations.messages import (
     ChannelContext,
     InboundMessage,
     Reply,
-    SenderIdentity,
 )
 from powerdesk.conversations.models import KeywordRule
-from powerdesk.core.rowsql import select_rows
-from powerdesk.customers.models import CustomerUser, Identity
+from powerdesk.conversations.sender import Sender
+from powerdesk.customers.models import CustomerUser
 
 log = logging.getLogger(__name__)
 
@@ -96,12 +94,13 @@ def handle_inbound(
     the same transaction, so a retry never acts twice.
     """
     context = context or ChannelContext()
-    customer_user = customer_user_for(message.sender)
+    sender = Sender(message.sender)  # looked up when an intent first needs it, or below
     try:
-        reply = resolve_reply(message, customer_user=customer_user, context=context, writes_allowed=False)
+        reply = resolve_reply(message, sender=sender, context=context, writes_allowed=False)
     except intents.WritesNeeded:
-        return _handle_writing(message, customer_user=customer_user, context=context, render=render)
+        return _handle_writing(message, customer_user=sender.customer_user, context=context, render=render)
     delivery, rendered, deferred = _delivery(reply, context, render)
+    customer_user = sender.customer_user
     stored = services.exchange_record(
         message=message,
         customer_user_id=customer_user.pk if customer_user else None,
@@ -134,7 +133,7 @@ def _handle_writing(
         )
         if inbound is None:
             return _replay(message)
-        reply = resolve_reply(message, customer_user=customer_user, context=context)
+        reply = resolve_reply(message, sender=Sender.known(customer_user), context=context)
         delivery, rendered, deferred = _delivery(reply, context, render)
         outbound = services.reply_and_rest_record(
             inbound=inbound, reply=reply, delivery=delivery, rendered=rendered, pending_events=events
@@ -174,44 +173,25 @@ def _replay(message: InboundMessage) -> Reply:
     )
 
 
-def customer_user_for(sender: SenderIdentity) -> CustomerUser | None:
-    """The active customer user owning this channel identity, if we know it.
-
-    One statement written once (this runs for every message); the user comes back with only
-    ``id`` and ``is_active`` loaded — any other field is fetched if something reads it."""
-    users = select_rows(
-        CustomerUser,
-        _customer_user_sql(),
-        [sender.provider, sender.app_id, sender.subject],
-        fields=("id", "is_active"),
-    )
-    return users[0] if users else None
-
-
-@functools.cache
-def _customer_user_sql() -> str:
-    identity, user = Identity._meta.db_table, CustomerUser._meta.db_table
-    return (
-        f'SELECT u."id", u."is_active" FROM "{identity}" i JOIN "{user}" u ON u."id" = i."customer_user_id" '  # noqa: S608 (names from the models; values are parameters)
-        'WHERE i."provider" = %s AND i."app_id" = %s AND i."subject" = %s AND u."is_active"'
-    )
-
-
 # --- resolution, in the documented order -------------------------------------------------------
 
 
 def resolve_reply(
     message: InboundMessage,
     *,
-    customer_user: CustomerUser | None,
+    sender: Sender | None = None,
+    customer_user: CustomerUser | None = None,
     context: ChannelContext,
     writes_allowed: bool = True,
 ) -> Reply:
-    """The reply to ``message``. With ``writes_allowed=False`` nothing is written: an answer
-    that would write raises ``intents.WritesNeeded`` instead (the engine's first try, and the
-    console's test box)."""
+    """The reply to ``message`` from ``sender`` (or a sender known to be ``customer_user``).
+    With ``writes_allowed=False`` nothing is written: an answer that would write raises
+    ``intents.WritesNeeded`` instead (the engine's first try, and the console's test box)."""
     request = intents.IntentRequest(
-        message=message, customer_user=customer_user, context=context, writes_allowed=writes_allowed
+        message=message,
+        sender=sender or Sender.known(customer_user),
+        context=context,
+        writes_allowed=writes_allowed,
     )
     text = message.text.strip()
     if message.kind == MessageKind.EVENT:

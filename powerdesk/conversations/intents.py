@@ -30,11 +30,12 @@ from powerdesk.billing.reads import (
     customer_accounts_brief,
     fen_to_yuan,
 )
-from powerdesk.billing.selectors import BillWithStatus, customer_newest_bills, newest_bill_with_status
+from powerdesk.billing.selectors import BillWithStatus, newest_bill_with_status
 from powerdesk.consent.choices import ConsentPurpose, ConsentSource
 from powerdesk.consent.services import consent_opt_out
 from powerdesk.conversations.choices import Intent, ReplyKind
 from powerdesk.conversations.messages import ChannelContext, InboundMessage, Link, Reply
+from powerdesk.conversations.sender import Sender
 from powerdesk.core.exceptions import ApplicationError
 from powerdesk.customers.models import Account, CustomerUser
 
@@ -60,10 +61,14 @@ class Command:
 @dataclass(frozen=True)
 class IntentRequest:
     message: InboundMessage
-    customer_user: CustomerUser | None
+    sender: Sender  # its customer user is read when a handler first asks (sender.py)
     context: ChannelContext
     command: Command | None = None
     writes_allowed: bool = True
+
+    @property
+    def customer_user(self) -> CustomerUser | None:
+        return self.sender.customer_user
 
 
 class WritesNeeded(Exception):
@@ -214,11 +219,9 @@ def bill(request: IntentRequest) -> Reply:
         if accounts is None:
             return binding_reply(request, Intent.BILL)
         return _bill_for_command(request, accounts)
-    if request.customer_user is None:
-        return binding_reply(request, Intent.BILL)
-    # The accounts and their newest bills in one statement: this answers most messages.
-    rows = customer_newest_bills(customer_user_id=request.customer_user.pk, bills_for=MAX_ACCOUNTS_IN_REPLY)
-    if not rows:
+    # The sender, their accounts and the newest bills in one statement: this answers most messages.
+    rows = request.sender.newest_bills(bills_for=MAX_ACCOUNTS_IN_REPLY)
+    if not rows:  # a stranger, or a customer without bound accounts
         return binding_reply(request, Intent.BILL)
     lines = [_bill_lines(row.account, row.newest) for row in rows[:MAX_ACCOUNTS_IN_REPLY]]
     return _bill_reply(request, "\n\n".join(lines) + _more_accounts_note([row.account for row in rows]))

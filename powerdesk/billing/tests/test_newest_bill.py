@@ -159,3 +159,53 @@ def test_a_customers_accounts_and_newest_bills_read_as_one_statement_gives_what_
                 )
     assert [r.account.number for r in rows] == ["0000000023", "0000000025", "0000000020", "0000000024"]
     assert customer_newest_bills(customer_user_id=other.pk, bills_for=5)[0].newest is None  # no bills
+
+
+def test_a_senders_accounts_and_bills_read_with_the_sender_give_what_the_two_reads_give(
+    company, django_assert_num_queries
+):
+    """``sender_newest_bills`` (a follower's "电费") = the identity's active customer user +
+    ``customer_newest_bills`` for them, in one statement; strangers, inactive users and users
+    without bindings read as such."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from powerdesk.billing.selectors import customer_newest_bills, sender_newest_bills
+    from powerdesk.billing.testing import make_binding
+    from powerdesk.customers.models import CustomerUser, Identity
+
+    now = timezone.now()
+    today = date(2026, 9, 20)
+    bound = CustomerUser.objects.create(phone="13900000021", display_name="钱七")
+    unbound = CustomerUser.objects.create(phone="13900000022", display_name="孙八")
+    inactive = CustomerUser.objects.create(phone="13900000023", display_name="周九", is_active=False)
+    accounts = [make_account(number=f"{n + 40:010d}", unit=company.station_a) for n in range(3)]
+    for seed, account in enumerate(accounts[:2]):
+        _random_ledger(account, random.Random(300 + seed))
+    for days_ago, account in ((4, accounts[1]), (3, accounts[2]), (2, accounts[0])):
+        make_binding(bound, account, valid_from=now - timedelta(days=days_ago))
+    make_binding(inactive, accounts[0], valid_from=now - timedelta(days=1))
+    for user, subject in ((bound, "o_bound"), (unbound, "o_unbound"), (inactive, "o_inactive")):
+        Identity.objects.create(customer_user=user, provider="wechat_openid", app_id="wx1", subject=subject)
+
+    def read(subject, app_id="wx1"):
+        with django_assert_num_queries(1):
+            return sender_newest_bills(
+                provider="wechat_openid", app_id=app_id, subject=subject, bills_for=2, today=today
+            )
+
+    def brief(rows):
+        return [
+            (r.account.pk, r.newest and (r.newest.bill.pk, r.newest.status, r.newest.outstanding_fen))
+            for r in rows
+        ]
+
+    found = read("o_bound")
+    assert found.customer_user_id == bound.pk
+    assert brief(found.accounts) == brief(customer_newest_bills(customer_user_id=bound.pk, bills_for=2, today=today))
+    assert [r.account.number for r in found.accounts] == ["0000000041", "0000000042", "0000000040"]
+    assert found.accounts[2].newest is None  # beyond bills_for
+    assert (read("o_unbound").customer_user_id, read("o_unbound").accounts) == (unbound.pk, [])
+    assert (read("o_inactive").customer_user_id, read("o_inactive").accounts) == (None, [])
+    assert (read("o_bound", app_id="wx2").customer_user_id, read("o_nobody").accounts) == (None, [])

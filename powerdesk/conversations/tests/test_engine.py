@@ -392,3 +392,19 @@ def test_the_accounts_own_default_reply_replaces_the_built_in_fallback(rules):
     own = ask("今天天气怎么样？", kind=MessageKind.TEXT)
 
     assert (own.intent, own.text) == ("fallback", "请拨打 95598 供电服务热线。")
+
+
+@pytest.mark.django_db
+def test_a_bound_followers_bill_question_is_two_statements_on_postgresql(rules, showcase, django_assert_num_queries):
+    """The sender with their accounts' newest bills (one read), then the message, reply, events,
+    thread and hit count (one write) — docs/performance.md, fifth pass."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the one-statement write is PostgreSQL's (SQLite writes in order)")
+    ask("电费")  # the keyword rules are loaded and cached by the first message
+    with django_assert_num_queries(2):
+        reply = ask("电费")
+    assert reply.intent == Intent.BILL and "户号 0000000001（张*）" in reply.text
+    stored = ConversationMessage.objects.filter(direction=Direction.INBOUND).order_by("-id").first()
+    assert stored.customer_user_id == showcase[0].pk  # the sender found by the same read
