@@ -13,7 +13,8 @@ from django.utils import timezone
 from powerdesk.billing.choices import BillStatus, LedgerKind
 from powerdesk.billing.models import Bill, LedgerEntry, PointsEntry
 from powerdesk.core.rowsql import loaded_instance, select_rows
-from powerdesk.customers.models import Account, Binding, CustomerUser, Identity
+from powerdesk.customers.models import Account, Binding
+from powerdesk.customers.selectors import active_identity_user_sql
 
 _CHARGES = (LedgerKind.BILL_ISSUED, LedgerKind.BILL_CORRECTION, LedgerKind.LATE_FEE)
 
@@ -190,15 +191,6 @@ def _newest_bill_columns(bill: str) -> str:
     )
 
 
-def _identity_user_sql() -> str:
-    """The active customer user owning identity (provider, app_id, subject): three parameters."""
-    identity, user = Identity._meta.db_table, CustomerUser._meta.db_table
-    return (
-        f'SELECT u."id" FROM "{identity}" i JOIN "{user}" u ON u."id" = i."customer_user_id" '  # noqa: S608 (names from the models; values are parameters)
-        'WHERE i."provider" = %s AND i."app_id" = %s AND i."subject" = %s AND u."is_active"'
-    )
-
-
 @functools.cache
 def _customer_newest_bills_sql(*, by_identity: bool) -> str:
     """Bound accounts (as ``customer_accounts_brief`` reads them), numbered in binding order,
@@ -209,7 +201,7 @@ def _customer_newest_bills_sql(*, by_identity: bool) -> str:
     that one user (no row: a stranger) with the accounts left-joined to it (one row with no
     account: a known sender without bindings); each row carries ``sender_user_id``."""
     bills, binding, account = Bill._meta.db_table, Binding._meta.db_table, Account._meta.db_table
-    customer = f"({_identity_user_sql()})" if by_identity else "%s"
+    customer = f"({active_identity_user_sql()})" if by_identity else "%s"
     accounts = (
         'SELECT a."id", a."number", a."holder_name", b."valid_from", b."id" AS binding_id, '  # noqa: S608 (names from the models; values are parameters)
         'b."customer_user_id" AS owner_id, ROW_NUMBER() OVER (ORDER BY b."valid_from", b."id") AS position '
@@ -218,7 +210,7 @@ def _customer_newest_bills_sql(*, by_identity: bool) -> str:
         'AND (b."valid_until" IS NULL OR b."valid_until" > %s)'
     )
     source = (
-        f"({_identity_user_sql()}) s LEFT JOIN ({accounts}) a ON a.\"owner_id\" = s.\"id\""
+        f"({active_identity_user_sql()}) s LEFT JOIN ({accounts}) a ON a.\"owner_id\" = s.\"id\""
         if by_identity
         else f"({accounts}) a"
     )

@@ -15,7 +15,8 @@ import functools
 from powerdesk.billing.selectors import AccountNewestBill, customer_newest_bills, sender_newest_bills
 from powerdesk.conversations.messages import SenderIdentity
 from powerdesk.core.rowsql import loaded_instance, select_rows
-from powerdesk.customers.models import CustomerUser, Identity
+from powerdesk.customers.models import CustomerUser
+from powerdesk.customers.selectors import active_identity_user_sql
 
 _NOT_LOOKED_UP = object()
 
@@ -77,8 +78,4 @@ def customer_user_for(identity: SenderIdentity) -> CustomerUser | None:
 
 @functools.cache
 def _customer_user_sql() -> str:
-    identity, user = Identity._meta.db_table, CustomerUser._meta.db_table
-    return (
-        f'SELECT u."id", u."is_active" FROM "{identity}" i JOIN "{user}" u ON u."id" = i."customer_user_id" '  # noqa: S608 (names from the models; values are parameters)
-        'WHERE i."provider" = %s AND i."app_id" = %s AND i."subject" = %s AND u."is_active"'
-    )
+    return active_identity_user_sql('u."id", u."is_active"')
