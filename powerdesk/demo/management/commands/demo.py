@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from powerdesk.channels.alipay.demo import demo_alipay_setup
-from powerdesk.content.demo import demo_articles
+from powerdesk.content.demo import demo_article_covers, demo_articles
 from powerdesk.conversations.demo import demo_conversations_setup
 from powerdesk.demo.generator import (
     SHOWCASE_NAME,
@@ -69,6 +69,7 @@ class Command(BaseCommand):
         password = demo_staff_password()
         demo_staff_sync_password(password=password)
         demo_articles()  # usage guides that the WeChat keyword "缴费" and the H5 article pages find
+        demo_article_covers()  # their cover images (articles broadcasts upload them to WeChat)
         demo_conversations_setup()  # the demo WeChat account (slug "demo") and its keyword rules
         demo_menu_setup(site_url=f"http://{_browser_host(host)}:{port}")  # its draft custom menu
         demo_alipay_setup()  # the demo Alipay life account (slug "demo"), pointed at the fake gateway
