@@ -394,6 +394,7 @@ def test_the_accounts_own_default_reply_replaces_the_built_in_fallback(rules):
     assert (own.intent, own.text) == ("fallback", "请拨打 95598 供电服务热线。")
 
 
+@pytest.mark.postgres_only
 @pytest.mark.django_db
 def test_a_bound_followers_bill_question_is_two_statements_on_postgresql(rules, showcase, django_assert_num_queries):
     """The sender with their accounts' newest bills (one read), then the message, reply, events,
