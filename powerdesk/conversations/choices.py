@@ -69,6 +69,7 @@ class Intent(models.TextChoices):
     MENU = "menu", _("功能菜单")
     SILENT = "silent", _("不回复")
     UNSUBSCRIBE = "unsubscribe", _("退订营销信息")
+    RESUBSCRIBE = "resubscribe", _("恢复接收营销信息")
 
 
 class ConversationStatus(models.TextChoices):

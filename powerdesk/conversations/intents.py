@@ -8,9 +8,9 @@ exist yet (outage notices, repair tickets) say so plainly instead of inventing a
 A command (engine step 3, e.g. the SMS ``CXDF 0000000001``) reaches its handler as a
 ``Command`` on the request: it asks about **one** account — the 户号 it names (which must be
 bound to the sender), the only bound one, or, for a bill when the sender has several, a list to
-choose from. The unsubscribe intent (``TD``) is the one handler that writes: it records the
-opt-out in the consent registry (``powerdesk.consent``) inside the engine's transaction, so a
-retried message changes nothing twice.
+choose from. The unsubscribe and resubscribe intents (SMS ``TD`` / ``DY``) are the handlers
+that write: they record the sender's choice in the consent registry (``powerdesk.consent``)
+inside the engine's transaction, so a retried message changes nothing twice.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from powerdesk.billing.reads import (
 )
 from powerdesk.billing.selectors import BillWithStatus, newest_bill_with_status
 from powerdesk.consent.choices import ConsentPurpose, ConsentSource
-from powerdesk.consent.services import consent_opt_out
+from powerdesk.consent.services import consent_opt_in, consent_opt_out
 from powerdesk.conversations.choices import Intent, ReplyKind
 from powerdesk.conversations.messages import ChannelContext, InboundMessage, Link, Reply
 from powerdesk.conversations.sender import Sender
@@ -346,15 +346,18 @@ def silent(request: IntentRequest) -> Reply:
     return Reply.nothing(intent=Intent.SILENT)
 
 
-def unsubscribe(request: IntentRequest) -> Reply:
-    """退订: the sender's address on this channel stops receiving marketing (consent registry).
+def _consent_change(
+    request: IntentRequest, intent: Intent, record: Callable[..., object], *, done: str, failed: str
+) -> Reply:
+    """Record the sender's own marketing choice on this channel (consent registry) and confirm.
 
     Writes, in the engine's transaction: a retried message is deduplicated before it gets here,
-    and a second 退订 from the same address changes nothing but is confirmed again.
+    and asking again for the state the address is already in changes nothing but is confirmed
+    again (``consent.services``).
     """
     message = request.message
     try:
-        consent_opt_out(
+        record(
             channel=message.channel,
             address=message.sender.subject,
             purpose=ConsentPurpose.MARKETING,
@@ -364,19 +367,42 @@ def unsubscribe(request: IntentRequest) -> Reply:
         )
     except ApplicationError as exc:  # an address the registry cannot hold: say so, do not pretend
         log.warning(
-            "unsubscribe not recorded",
-            extra={"channel": message.channel, "code": exc.code, "field": exc.field},
+            "consent change not recorded",
+            extra={"channel": message.channel, "intent": intent.value, "code": exc.code, "field": exc.field},
         )
-        return Reply.text_reply(
-            _("退订未能完成，请拨打 %(hotline)s 供电服务热线办理。") % {"hotline": HOTLINE},
-            intent=Intent.UNSUBSCRIBE,
-        )
-    return Reply.text_reply(
-        _(
-            "您已退订营销信息，今后不再向您发送营销内容；账单、停电等服务通知不受影响。恢复接收请拨%(hotline)s。"
-        )
-        % {"hotline": HOTLINE},
-        intent=Intent.UNSUBSCRIBE,
+        return Reply.text_reply(failed % {"hotline": HOTLINE}, intent=intent)
+    return Reply.text_reply(done % {"hotline": HOTLINE}, intent=intent)
+
+
+def unsubscribe(request: IntentRequest) -> Reply:
+    """退订 (SMS ``TD``): the sender's address on this channel stops receiving marketing."""
+    if request.message.channel == "sms":  # the SMS hall has a command to undo it (DY)
+        again = _("回复DY可恢复接收。")
+    else:
+        again = _("恢复接收请拨%(hotline)s。")
+    return _consent_change(
+        request,
+        Intent.UNSUBSCRIBE,
+        consent_opt_out,
+        done=_("您已退订营销信息，今后不再向您发送营销内容；账单、停电等服务通知不受影响。") + again,
+        failed=_("退订未能完成，请拨打 %(hotline)s 供电服务热线办理。"),
+    )
+
+
+def resubscribe(request: IntentRequest) -> Reply:
+    """订阅 (SMS ``DY``): the sender asks, from this address, to receive marketing again.
+
+    The message itself is the agreement: it came from the address it covers (the registry
+    records it with source "reply" and the message's key).
+    """
+    return _consent_change(
+        request,
+        Intent.RESUBSCRIBE,
+        consent_opt_in,
+        done=_("您已恢复接收营销信息（优惠活动、节能资讯等）。如需退订，回复TD即可。")
+        if request.message.channel == "sms"
+        else _("您已恢复接收营销信息（优惠活动、节能资讯等）。"),
+        failed=_("恢复接收未能完成，请拨打 %(hotline)s 供电服务热线办理。"),
     )
 
 
@@ -391,12 +417,13 @@ HANDLERS: dict[Intent, Callable[[IntentRequest], Reply]] = {
     Intent.MENU: menu,
     Intent.SILENT: silent,
     Intent.UNSUBSCRIBE: unsubscribe,
+    Intent.RESUBSCRIBE: resubscribe,
 }
 
 
 # Handlers that write (everything else only reads): the engine stores the message before
 # calling these, in the same transaction, so that a retried message never acts twice.
-WRITING_INTENTS = frozenset({Intent.UNSUBSCRIBE})
+WRITING_INTENTS = frozenset({Intent.UNSUBSCRIBE, Intent.RESUBSCRIBE})
 
 
 def answer(intent: Intent | str, request: IntentRequest) -> Reply:

@@ -5,6 +5,7 @@
 | ``CXDF [户号]`` | 查电费, 查询电费, 电费 | the newest bill of one account: the named 户号 (bound to the sender), the only bound one, or a list to choose from |
 | ``YE [户号]`` | CXYE, 余额, 查余额 | the balance of the named account, or of every bound account |
 | ``TD`` | T, 退订 | stop marketing SMS to this number (consent registry), confirmed by a reply |
+| ``DY`` | 订阅, 恢复订阅 | receive marketing SMS again (the number's own request, recorded the same way), confirmed |
 | ``BZ`` | 帮助, HELP, ? | the list of commands |
 
 Forgiving, because people type on phones: the text is NFKC-normalised (full-width letters,
@@ -33,6 +34,8 @@ VERBS: dict[str, tuple[Intent, tuple[str, ...]]] = {
     "CXDF": (Intent.BILL, ("CXDF", "查电费", "查询电费", "电费")),
     "YE": (Intent.BALANCE, ("YE", "CXYE", "余额", "查余额")),
     "TD": (Intent.UNSUBSCRIBE, ("TD", "T", "退订")),
+    # Not 恢复 alone: a customer texting it may mean the power (恢复供电), not the marketing.
+    "DY": (Intent.RESUBSCRIBE, ("DY", "订阅", "恢复订阅")),
     "BZ": (Intent.MENU, ("BZ", "帮助", "HELP", "?")),
 }
 # Only these take a 户号.
@@ -76,7 +79,8 @@ def parse_message(message: InboundMessage) -> Command | None:
 
 
 def help_text() -> str:
-    """BZ, and the fallback's menu on SMS: one SMS with the sign and the salutation."""
-    return _("短信营业厅指令：\nCXDF+户号 查电费\nYE 查余额\nTD 退订营销短信\nBZ 帮助\n热线%(hotline)s") % {
+    """BZ, and the fallback's menu on SMS: one SMS with the sign and the salutation (69 of 70
+    characters with a four-character sign; a longer sign makes it two parts, announced)."""
+    return _("短信指令：\nCXDF+户号 查电费\nYE 查余额\nTD 退订营销短信\nDY 恢复订阅\nBZ 帮助\n热线%(hotline)s") % {
         "hotline": HOTLINE
     }

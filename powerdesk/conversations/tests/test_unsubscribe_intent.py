@@ -44,3 +44,18 @@ def test_a_keyword_rule_can_unsubscribe_a_follower(db):
     assert (consent.channel, consent.status) == ("wechat", "opted_out")
     assert ConsentChange.objects.count() == 1
     assert not may_contact(channel="wechat", address=SHOWCASE_OPENID)
+
+
+def test_a_keyword_rule_can_resubscribe_a_follower_who_unsubscribed(db):
+    for pattern, intent in (("TD", Intent.UNSUBSCRIBE), ("订阅", Intent.RESUBSCRIBE)):
+        keyword_rule_create(
+            channel_account="demo", match_kind="exact", pattern=pattern, reply_kind="intent", reply_intent=intent
+        )
+    handle_inbound(wechat_text("TD", "msgid:10"), context=ChannelContext())
+    replies = [handle_inbound(wechat_text("订阅", f"msgid:{n}"), context=ChannelContext()) for n in (11, 12)]
+    assert all(r.intent == Intent.RESUBSCRIBE and "您已恢复接收营销信息" in r.text for r in replies)
+    assert "回复TD" not in replies[0].text  # the TD command is the SMS hall's, not WeChat's
+    consent = ChannelConsent.objects.get()
+    assert (consent.channel, consent.status, consent.source) == ("wechat", "opted_in", "reply")
+    assert ConsentChange.objects.count() == 2
+    assert may_contact(channel="wechat", address=SHOWCASE_OPENID)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from powerdesk.channels.sms.commands import VERBS, help_text, parse
 from powerdesk.conversations.choices import Intent
 
-BILL, BALANCE, TD, HELP = Intent.BILL, Intent.BALANCE, Intent.UNSUBSCRIBE, Intent.MENU
+BILL, BALANCE, TD, DY, HELP = Intent.BILL, Intent.BALANCE, Intent.UNSUBSCRIBE, Intent.RESUBSCRIBE, Intent.MENU
 
 
 @pytest.mark.parametrize(
@@ -53,6 +53,12 @@ BILL, BALANCE, TD, HELP = Intent.BILL, Intent.BALANCE, Intent.UNSUBSCRIBE, Inten
         ("退订", TD, ""),
         ("退订！", TD, ""),
         (" 退 订 ", TD, ""),
+        # subscribe again
+        ("DY", DY, ""),
+        ("dy", DY, ""),
+        ("ＤＹ", DY, ""),
+        ("订阅", DY, ""),
+        ("恢复订阅。", DY, ""),
         # help
         ("BZ", HELP, ""),
         ("bz", HELP, ""),
@@ -78,6 +84,9 @@ def test_commands_are_understood(text, intent, number):
         "CXDFX",
         "TD 0000000001",  # only the bill and the balance take a 户号
         "BZ 1",
+        "DY 0000000001",
+        "恢复",  # may mean the power (恢复供电), not the marketing: a question for the knowledge base
+        "恢复供电",
         "CXDF abc",
         "CXDF 000000000１a",
         "CXDF " + "1" * 80,  # too long to be a command
@@ -94,6 +103,7 @@ def test_the_verb_quoted_back_is_the_canonical_one():
     assert parse("查电费").verb == "CXDF"
     assert parse("余额").verb == "YE"
     assert parse("t").verb == "TD"
+    assert parse("恢复订阅").verb == "DY"
 
 
 def test_the_help_lists_every_canonical_command():

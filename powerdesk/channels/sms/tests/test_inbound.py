@@ -151,6 +151,34 @@ def test_td_opts_the_number_out_once_and_confirms_every_time(client, showcase, d
     assert not may_contact(channel="sms", address=PHONE)
 
 
+def test_dy_after_td_receives_marketing_again_once_and_confirms_every_time(client, showcase, delivered):
+    delivered(lambda: push(client, "aliyun", aliyun_body(aliyun_record(PHONE, "TD"))))
+    assert "回复DY可恢复接收" in outbox()[0].body
+    for text in ("DY", "ｄｙ", "恢复订阅"):
+        delivered(lambda text=text: push(client, "aliyun", aliyun_body(aliyun_record(PHONE, text))))
+    confirmations = outbox()[1:]
+    assert len(confirmations) == 3
+    assert all("您已恢复接收营销信息" in sms.body and sms.segments == 1 for sms in confirmations)
+    consent = ChannelConsent.objects.get()
+    assert (consent.status, consent.source, consent.customer_user_id) == ("opted_in", "reply", showcase.pk)
+    assert [(c.from_status, c.to_status) for c in ConsentChange.objects.order_by("id")] == [
+        ("", "opted_out"),
+        ("opted_out", "opted_in"),
+    ]
+    assert DomainEvent.objects.filter(kind="consent.opted_in").count() == 1
+    assert may_contact(channel="sms", address=PHONE)
+
+
+def test_a_dy_retried_by_the_gateway_is_recorded_once(client, showcase, delivered):
+    delivered(lambda: push(client, "aliyun", aliyun_body(aliyun_record(PHONE, "TD", sequence_id=8001))))
+    body = aliyun_body(aliyun_record(PHONE, "DY", sequence_id=8002))
+    for n in range(3):
+        delivered(lambda n=n: push(client, "aliyun", body, at=int(time.time()) + n))
+    assert len(outbox()) == 2  # one confirmation each for TD and DY
+    assert ConsentChange.objects.count() == 2
+    assert ChannelConsent.objects.get().status == "opted_in"
+
+
 def test_td_from_a_number_we_do_not_know_is_recorded_too(client, hall, delivered):
     assert delivered(lambda: push(client, "tencent", tencent_body(STRANGER_PHONE, "TD"))).status_code == 200
     consent = ChannelConsent.objects.get()
