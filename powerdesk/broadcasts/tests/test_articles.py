@@ -50,6 +50,7 @@ def test_articles_are_uploaded_once_then_previewed_and_sent_as_mpnews(
     first, second, _ = articles
     wechat_account.h5_base_url = "https://h5.example.cn"
     wechat_account.save()
+    fake_wechat.image_seed("thumbMediaIdOfTheCover01")  # the operator's image in the account's library
     broadcast = compose(province_manager, wechat_account, [second.pk, first.pk], kind=AudienceKind.ALL)
     assert broadcast.articles == [
         {"id": second.pk, "title": "线上缴费指南"},
@@ -185,6 +186,18 @@ def test_an_article_without_a_cover_needs_a_shared_one(clerk_a, wechat_account, 
     assert refused.value.code == "broadcast_thumb_required"
     assert "文章《线上缴费指南》没有封面图片" in refused.value.message
     assert compose(clerk_a, wechat_account, [first.pk, second.pk], thumb_media_id="shared01").thumb_media_id == "shared01"
+
+
+def test_a_shared_cover_that_is_not_in_the_accounts_library_is_refused_at_preview(
+    clerk_a, wechat_account, fake_wechat, customers, articles
+):
+    first, _, _ = articles
+    broadcast = compose(clerk_a, wechat_account, [first.pk], thumb_media_id="typedWrongMediaId01")
+    with pytest.raises(ApplicationError) as refused:
+        broadcast_preview(broadcast=broadcast, openid=customers.a_residential[0], actor_staff_id=None)
+    assert refused.value.code == "broadcast_preview_media_invalid"
+    assert "封面图片素材 media_id" in refused.value.message
+    assert not fake_wechat.calls("/cgi-bin/message/mass/preview")
 
 
 def test_a_cover_that_is_not_an_image_wechat_takes_stops_with_its_title(

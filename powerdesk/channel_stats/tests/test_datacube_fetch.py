@@ -138,10 +138,11 @@ def test_fetching_the_same_days_again_updates_them_without_duplicates(demo, fake
 
 
 def test_article_reads_of_a_mass_send_are_stored_per_article(demo, fake_wechat, wechat):
+    cover = fake_wechat.image_seed()
     media_id = wechat.draft_add(
         [
-            MpNewsArticle(title="夏季安全用电", content="<p>…</p>", thumb_media_id="t"),
-            MpNewsArticle(title="电费缴纳方式", content="<p>…</p>", thumb_media_id="t"),
+            MpNewsArticle(title="夏季安全用电", content="<p>…</p>", thumb_media_id=cover),
+            MpNewsArticle(title="电费缴纳方式", content="<p>…</p>", thumb_media_id=cover),
         ]
     )
     fake_wechat.followers_apply(generate={"count": 300, "prefix": "oReader", "unsubscribe_ratio": 0})

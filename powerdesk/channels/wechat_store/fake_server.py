@@ -24,6 +24,8 @@ Control endpoints (JSON, no authentication — it binds to loopback only):
   ``{"http_status": 500}``; ``{"delay": 2.5}`` waits first;
 * ``POST /_fake/quota`` ``{"mass_send": 2}`` — mass sends left (``null``: unlimited), then 45028;
 * ``POST /_fake/expire_tokens`` ``{"mode": "expire"|"invalidate", "appid": …}`` — 42001 / 40001;
+* ``POST /_fake/images`` ``{"media_id": …, "appid": …}`` — an image already in the account's
+  material library (an operator's upload on the platform); articles' covers must be such images;
 * ``POST /_fake/config`` ``{"callback_url", "callback_token", "oauth_openid", "cs_window_seconds",
   "token_ttl", "open_audience"}``; ``POST /_fake/clock`` ``{"advance": 86400}``;
 * ``POST /_fake/reset`` — back to the start (followers to their seed).
@@ -390,6 +392,8 @@ class _Handler(BaseHTTPRequestHandler):
             return {"tokens": state.expire_tokens(app_id=payload.get("appid"), mode=mode)}
         if path == "/_fake/followers":
             return state.followers_apply(payload)
+        if path == "/_fake/images":
+            return {"media_id": state.image_material_seed(app_id=payload.get("appid"), media_id=payload.get("media_id"))}
         if path == "/_fake/config":
             state.configure(**payload)
             return {"ok": True}
@@ -537,6 +541,11 @@ class FakeWeChatApi:
 
     def expire_tokens(self, *, mode: str = "expire", app_id: str | None = None) -> int:
         return self._call("POST", "/_fake/expire_tokens", {"mode": mode, "appid": app_id})["tokens"]
+
+    def image_seed(self, media_id: str | None = None, *, app_id: str | None = None) -> str:
+        """Put an image in the account's material library as an operator would on the platform;
+        its media_id (``media_id`` or a new one) may then be an article's cover."""
+        return self._call("POST", "/_fake/images", {"media_id": media_id, "appid": app_id})["media_id"]
 
     def configure(self, **options: Any) -> None:
         self._call("POST", "/_fake/config", options)

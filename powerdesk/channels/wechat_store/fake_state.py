@@ -595,10 +595,13 @@ class FakeWeChatState:
         for article in articles:
             if not isinstance(article, dict) or not article.get("title") or not article.get("content"):
                 raise WeChatRefusal(44003, f"empty news data rid: {rid()}")
-            if not article.get("thumb_media_id"):
-                raise WeChatRefusal(40007, f"invalid media_id rid: {rid()}")
         media_id = secrets.token_urlsafe(48)[:64]
         with self._lock:
+            for article in articles:
+                # As WeChat: the cover must be an image material of this account (40007 otherwise).
+                cover = self._images.get(article.get("thumb_media_id"))
+                if cover is None or cover["app_id"] != app.app_id:
+                    raise WeChatRefusal(40007, f"invalid media_id rid: {rid()}")
             self._materials[media_id] = {"app_id": app.app_id, "kind": kind, "articles": articles}
             if kind == "draft":
                 return {"media_id": media_id}
@@ -624,6 +627,19 @@ class FakeWeChatState:
                 "sha256": hashlib.sha256(content).hexdigest(),
             }
         return {"media_id": media_id, "url": f"http://mmbiz.qpic.cn/fake/{media_id}/0"}
+
+    def image_material_seed(self, *, app_id: str | None = None, media_id: str | None = None) -> str:
+        """An image already in the account's material library — put there by an operator on the
+        Official Accounts Platform, not through our API — so that its media_id can be used."""
+        app = self.apps.get(app_id if app_id is not None else next(iter(self.apps)))
+        if app is None:
+            raise ValueError(f"appid: one of {sorted(self.apps)}")
+        media_id = media_id or secrets.token_urlsafe(32)[:43]
+        if not isinstance(media_id, str) or not 1 <= len(media_id) <= 128:
+            raise ValueError("media_id: a string of 1–128 characters")
+        with self._lock:
+            self._images[media_id] = {"app_id": app.app_id, "filename": "", "size": 0, "sha256": "", "seeded": True}
+        return media_id
 
     def image_materials(self) -> dict[str, dict[str, Any]]:
         with self._lock:

@@ -1,11 +1,13 @@
 """Every other endpoint against the fake: menu, customer-service, template, users, tags, datacube."""
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 
 from powerdesk.channels.base import ChannelError
-from powerdesk.channels.wechat_store.client import MpNewsArticle, NewsArticle
+from powerdesk.channels.wechat_store.client import MpNewsArticle, NewsArticle, WeChatApiClient
+from powerdesk.channels.wechat_store.fake_server import running_fake_wechat_api
 from powerdesk.channels.wechat_store.fake_state import BEIJING
 from powerdesk.channels.wechat_store.tests.conftest import ALICE, BOB, CAROL, GONE, SHOWCASE
 
@@ -122,11 +124,23 @@ def test_tags(wechat):
     assert refused(lambda: wechat.tag_create("很长" * 10)).vendor_code == "45158"
 
 
-def test_uploadnews_returns_a_media_id(wechat):
-    media_id = wechat.uploadnews([MpNewsArticle(title="停电通知", content="<p>检修</p>", thumb_media_id="t")])
+def test_uploadnews_returns_a_media_id_for_articles_whose_covers_are_the_accounts_images(wechat, fake_wechat):
+    cover = fake_wechat.image_seed()
+    media_id = wechat.uploadnews([MpNewsArticle(title="停电通知", content="<p>检修</p>", thumb_media_id=cover)])
     assert media_id
-    error = refused(lambda: wechat.uploadnews([MpNewsArticle(title="x", content="y", thumb_media_id="")]))
-    assert error.vendor_code == "40007"
+    for thumb in ("", "madeUpMediaId", media_id):  # none, unknown, and a news material (no image)
+        error = refused(lambda thumb=thumb: wechat.uploadnews([MpNewsArticle(title="x", content="y", thumb_media_id=thumb)]))
+        assert error.vendor_code == "40007"
+
+
+def test_a_cover_must_be_an_image_of_the_same_account():
+    other = "wx0ther0account0001"
+    with running_fake_wechat_api(extra_apps={other: "other-secret"}) as fake:
+        client = WeChatApiClient(fake.app_id, fake.secret, base_url=fake.url, timeout=2)
+        foreign = fake.image_seed(app_id=other)
+        article = MpNewsArticle(title="x", content="y", thumb_media_id=foreign)
+        assert refused(lambda: client.uploadnews([article])).vendor_code == "40007"
+        assert client.uploadnews([replace(article, thumb_media_id=fake.image_seed())])
 
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
@@ -188,7 +202,8 @@ def test_datacube_figures_come_from_the_follower_store(wechat, fake_wechat):
 def test_article_summary_counts_reads_of_yesterdays_mass_send(wechat, fake_wechat):
     from powerdesk.channels.wechat_store.client import MassMessage
 
-    media_id = wechat.draft_add([MpNewsArticle(title="夏季安全用电", content="<p>…</p>", thumb_media_id="t")])
+    cover = fake_wechat.image_seed()
+    media_id = wechat.draft_add([MpNewsArticle(title="夏季安全用电", content="<p>…</p>", thumb_media_id=cover)])
     fake_wechat.followers_apply(generate={"count": 400, "prefix": "oReader", "unsubscribe_ratio": 0})
     wechat.mass_send_to_tag(message=MassMessage.mpnews(media_id), clientmsgid="news-summer")
     sent_day = datetime.now(BEIJING).date()

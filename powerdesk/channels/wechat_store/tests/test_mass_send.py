@@ -122,7 +122,11 @@ def test_no_quota_left_is_transient_and_flagged(wechat, fake_wechat):
 
 def test_mpnews_from_a_draft_and_its_preview(wechat, fake_wechat):
     media_id = wechat.draft_add(
-        [MpNewsArticle(title="电费缴纳指南", content="<p>可通过公众号缴费。</p>", thumb_media_id="thumb-1")]
+        [
+            MpNewsArticle(
+                title="电费缴纳指南", content="<p>可通过公众号缴费。</p>", thumb_media_id=fake_wechat.image_seed()
+            )
+        ]
     )
     message = MassMessage.mpnews(media_id)
 
