@@ -1,5 +1,7 @@
 """The SMS business hall's webhook, ``POST /channels/sms/inbound/<aliyun|tencent>/``: verify, parse
-into ``InboundMessage``s, call ``conversations.engine.handle_inbound`` once per message.
+into ``InboundMessage``s, call ``conversations.engine.handle_inbound`` once per message. Beside
+it, ``POST /channels/sms/reports/<aliyun|tencent>/`` takes the gateways' status reports for the
+SMS we sent (reports.py, delivery.py), checked the same way.
 
 * The push must carry our HMAC signature and a fresh timestamp (upstream.py); the body is at
   most 64 KiB of strict JSON in the provider's shape. Anything wrong is a 4xx with a JSON body
@@ -25,6 +27,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from powerdesk.channels.sms.delivery import reports_apply
+from powerdesk.channels.sms.reports import REPORT_PARSERS
+from powerdesk.channels.sms.reports import signed_as as report_signed_as
 from powerdesk.channels.sms.upstream import (
     ACKNOWLEDGEMENTS,
     MAX_BODY_BYTES,
@@ -69,27 +74,36 @@ def _refuse(request: HttpRequest, provider: str, error: UpstreamError) -> HttpRe
     return JsonResponse(body, status=error.status, json_dumps_params={"ensure_ascii": False})
 
 
+def _not_found(provider: str) -> HttpResponse:
+    security_log.warning("sms inbound refused", extra={"provider": provider[:16], "code": "unknown_path"})
+    return JsonResponse({"error": {"code": "not_found", "message": "no such SMS endpoint"}}, status=404)
+
+
+def _verified_body(request: HttpRequest, *, signed_for: str) -> bytes:
+    """The raw body of a fresh push signed (upstream.py) for ``signed_for``; else UpstreamError."""
+    if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
+        raise UpstreamError(ErrorCode.BODY_TOO_LARGE, f"declared body over {MAX_BODY_BYTES} bytes")
+    body = request.body
+    verify(
+        timestamp=request.headers.get(TIMESTAMP_HEADER),
+        signature_value=request.headers.get(SIGNATURE_HEADER),
+        provider=signed_for,
+        body=body,
+        secrets=(settings.SMS_INBOUND_SECRET, settings.SMS_INBOUND_SECRET_PREVIOUS),
+        now=int(time.time()),
+        window_seconds=settings.SMS_INBOUND_WINDOW_SECONDS,
+    )
+    return body
+
+
 @csrf_exempt
 def upstream(request: HttpRequest, provider: str) -> HttpResponse:
     if provider not in PARSERS or not settings.SMS_INBOUND_ENABLED:
-        security_log.warning("sms inbound refused", extra={"provider": provider[:16], "code": "unknown_path"})
-        return JsonResponse({"error": {"code": "not_found", "message": "no such SMS endpoint"}}, status=404)
+        return _not_found(provider)
     if request.method != "POST":
         return HttpResponse(status=405, headers={"Allow": "POST"})
     try:
-        if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
-            raise UpstreamError(ErrorCode.BODY_TOO_LARGE, f"declared body over {MAX_BODY_BYTES} bytes")
-        body = request.body
-        verify(
-            timestamp=request.headers.get(TIMESTAMP_HEADER),
-            signature_value=request.headers.get(SIGNATURE_HEADER),
-            provider=provider,
-            body=body,
-            secrets=(settings.SMS_INBOUND_SECRET, settings.SMS_INBOUND_SECRET_PREVIOUS),
-            now=int(time.time()),
-            window_seconds=settings.SMS_INBOUND_WINDOW_SECONDS,
-        )
-        messages = PARSERS[provider](body)
+        messages = PARSERS[provider](_verified_body(request, signed_for=provider))
     except UpstreamError as error:
         return _refuse(request, provider, error)
     context = ChannelContext(
@@ -98,6 +112,22 @@ def upstream(request: HttpRequest, provider: str) -> HttpResponse:
     )
     for sms in messages:
         handle_inbound(inbound_message(sms), context=context)
+    return JsonResponse(ACKNOWLEDGEMENTS[provider], json_dumps_params={"ensure_ascii": False})
+
+
+@csrf_exempt
+def delivery_reports(request: HttpRequest, provider: str) -> HttpResponse:
+    """``POST /channels/sms/reports/<aliyun|tencent>/``: the gateway's status reports (reports.py),
+    checked like a push of replies (signed for ``<provider>-report``), applied idempotently."""
+    if provider not in REPORT_PARSERS or not settings.SMS_INBOUND_ENABLED:
+        return _not_found(provider)
+    if request.method != "POST":
+        return HttpResponse(status=405, headers={"Allow": "POST"})
+    try:
+        reports = REPORT_PARSERS[provider](_verified_body(request, signed_for=report_signed_as(provider)))
+    except UpstreamError as error:
+        return _refuse(request, provider, error)
+    reports_apply(reports)
     return JsonResponse(ACKNOWLEDGEMENTS[provider], json_dumps_params={"ensure_ascii": False})
 
 

@@ -13,6 +13,13 @@ class OutboundSms(models.Model):
         OUTBOX = "outbox", _("已写入本地发件箱")
         FAILED = "failed", _("发送失败")
 
+    class Delivery(models.TextChoices):
+        """What the carrier said happened on the handset (the gateway's status report, 状态报告)."""
+
+        UNKNOWN = "", _("未回执")
+        DELIVERED = "delivered", _("已送达")
+        UNDELIVERED = "undelivered", _("未送达")
+
     phone = models.CharField(_("手机号"), max_length=11, db_index=True)
     # The rendered text, 【sign】 included: what the customer reads on the handset.
     body = models.TextField(_("内容"))
@@ -29,6 +36,12 @@ class OutboundSms(models.Model):
     # The last attempt's failure, when the message ended failed.
     error_code = models.CharField(_("错误码"), max_length=64, blank=True)
     error = models.CharField(max_length=300, blank=True)
+    # The newest status report for a sent message (reports.py): the carrier's code (DELIVRD,
+    # MK:0001, …), its explanation, and when it was reported; a later report replaces an older one.
+    delivery = models.CharField(_("送达情况"), max_length=16, choices=Delivery.choices, blank=True, default="")
+    delivery_code = models.CharField(_("回执码"), max_length=64, blank=True)
+    delivery_note = models.CharField(_("回执说明"), max_length=200, blank=True)
+    reported_at = models.DateTimeField(_("回执时间"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -36,6 +49,14 @@ class OutboundSms(models.Model):
         verbose_name = _("短信发送记录")
         verbose_name_plural = _("短信发送记录")
         ordering = ["-id"]
+        indexes = [
+            # A status report names the message by the gateway's id (BizId, SerialNo).
+            models.Index(
+                fields=["backend", "vendor_message_id"],
+                name="channel_sms_vendor_message",
+                condition=~models.Q(vendor_message_id=""),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.purpose} → {self.phone[:3]}****{self.phone[-4:]} ({self.status})"

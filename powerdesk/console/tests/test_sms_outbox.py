@@ -41,3 +41,19 @@ def test_outbox_query_count_is_fixed(back_office_a, django_assert_max_num_querie
     # session, user, user's unit, count, page
     with django_assert_max_num_queries(5):
         client.get(URL)
+
+
+def test_the_gateways_status_report_is_shown_beside_the_status(back_office_a):
+    from datetime import UTC, datetime
+
+    reported = stored("13800000000", "送达了")
+    reported.status, reported.backend, reported.vendor_message_id = OutboundSms.Status.SENT, "aliyun", "1^0"
+    reported.delivery, reported.delivery_code, reported.delivery_note = "undelivered", "MK:0005", "用户停机"
+    reported.reported_at = datetime(2026, 11, 23, 2, 0, 5, tzinfo=UTC)
+    reported.save()
+    waiting = stored("13900000000", "还没回执")
+    OutboundSms.objects.filter(pk=waiting.pk).update(status=OutboundSms.Status.SENT, backend="aliyun")
+    html = client_for(back_office_a).get(URL).content.decode()
+    assert 'data-delivery="undelivered"' in html and "MK:0005" in html and "用户停机" in html
+    assert "2026-11-23 10:00:05" in html  # shown in Beijing time
+    assert html.count("未回执") == 1  # the sent message without a report; the outbox one has none
