@@ -15,7 +15,14 @@ Control endpoints (JSON, no authentication; the server binds to loopback only):
 * ``POST /_fake/fail`` ``{"count": 1, "code": "isv.BUSINESS_LIMIT_CONTROL"}`` — answer the next
   ``count`` well-signed requests with that code; or ``{"http_status": 500}`` (a non-JSON error
   page), or both (that code with that status); ``{"delay": 2.5}`` waits before answering;
-* ``POST /_fake/reset`` — forget messages, requests, nonces and queued failures.
+* ``GET  /_fake/reports[?phone=…]`` — the status report (SmsReport, HTTP 批量推送) the gateway
+  would push for each accepted message, in its shape: ``{"reports": [{"phone_number",
+  "send_time", "report_time", "success", "err_code", "err_msg", "sms_size", "biz_id",
+  "out_id"}, …]}`` — delivered 3 s after acceptance unless the number is undeliverable;
+* ``POST /_fake/undeliverable`` ``{"phone": "13900000002", "code": "MK:0001", "message": "…"}``
+  — that number's messages are reported not delivered, with that carrier code;
+* ``POST /_fake/reset`` — forget messages, requests, nonces, undeliverable numbers and queued
+  failures.
 
 Tests use ``running_fake_sms_gateway()``; the demo runs it standalone::
 
@@ -47,13 +54,15 @@ from collections import deque
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, parse_qsl, quote, urlsplit
+from zoneinfo import ZoneInfo
 
 from powerdesk.channels.sms.templates import TEMPLATES
 
 HOST_ID = "dysmsapi.aliyuncs.com"
+BEIJING = ZoneInfo("Asia/Shanghai")  # the gateway's reports speak Beijing time
 MAX_CLOCK_SKEW_SECONDS = 15 * 60
 MAX_PARAM_VALUE_LENGTH = 35  # the gateway's limit for one variable's value (approximate)
 _MAINLAND_MOBILE = re.compile(r"(?:\+?86|0086)?1[3-9]\d{9}")
@@ -125,8 +134,38 @@ class FakeGatewayState:
         self._requests: list[dict] = []
         self._nonces: dict[str, float] = {}
         self._failures: deque[_Failure] = deque()
+        self._undeliverable: dict[str, tuple[str, str]] = {}
 
     # --- control ---------------------------------------------------------------------------
+
+    def undeliverable(self, phone: str, *, code: str = "MK:0001", message: str = "用户关机或不在服务区") -> None:
+        with self._lock:
+            self._undeliverable[phone] = (code, message)
+
+    def reports(self, phone: str | None = None) -> list[dict]:
+        """SmsReport records for the accepted messages, as the gateway pushes them."""
+        with self._lock:
+            messages = [dict(m) for m in self._messages if phone is None or m["phone"] == phone]
+            undeliverable = dict(self._undeliverable)
+        reports = []
+        for message in messages:
+            sent = datetime.fromtimestamp(message["_t"], BEIJING)
+            failure = undeliverable.get(message["phone"])
+            length = len(message["content"])
+            reports.append(
+                {
+                    "phone_number": message["phone"],
+                    "send_time": sent.strftime("%Y-%m-%d %H:%M:%S"),
+                    "report_time": (sent + timedelta(seconds=3)).strftime("%Y-%m-%d %H:%M:%S"),
+                    "success": failure is None,
+                    "err_code": failure[0] if failure else "DELIVERED",
+                    "err_msg": failure[1] if failure else "用户接收成功",
+                    "sms_size": str(1 if length <= 70 else -(-length // 67)),
+                    "biz_id": message["biz_id"],
+                    "out_id": message["out_id"],
+                }
+            )
+        return reports
 
     def messages(self, phone: str | None = None) -> list[dict]:
         with self._lock:
@@ -148,6 +187,7 @@ class FakeGatewayState:
             self._requests.clear()
             self._nonces.clear()
             self._failures.clear()
+            self._undeliverable.clear()
 
     # --- SendSms ---------------------------------------------------------------------------
 
@@ -330,6 +370,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(200, {"messages": [_public(m) for m in state.messages(phone)]})
         elif url.path == "/_fake/requests":
             self._answer(200, {"requests": state.requests()})
+        elif url.path == "/_fake/reports":
+            phone = parse_qs(url.query).get("phone", [None])[0]
+            self._answer(200, {"reports": state.reports(phone)})
         else:
             self._answer(404, {"error": f"no such path {url.path}"})
 
@@ -356,6 +399,16 @@ class _Handler(BaseHTTPRequestHandler):
                 delay=payload.get("delay", 0),
             )
             self._answer(200, {"queued": payload.get("count", 1)})
+        elif path == "/_fake/undeliverable":
+            if not isinstance(payload, dict):
+                self._answer(400, {"error": "expected a JSON object"})
+                return
+            phone, code = payload.get("phone"), payload.get("code", "MK:0001")
+            if not (isinstance(phone, str) and _MAINLAND_MOBILE.fullmatch(phone)) or not isinstance(code, str):
+                self._answer(400, {"error": "phone: a mainland mobile number; code: a string"})
+                return
+            self.server.state.undeliverable(phone, code=code, message=str(payload.get("message", "用户关机或不在服务区")))
+            self._answer(200, {"ok": True})
         else:
             self._answer(404, {"error": f"no such path {path}"})
 
@@ -441,6 +494,13 @@ class FakeSmsGateway:
         payload |= {"code": code} if code else {}
         payload |= {"http_status": http_status} if http_status else {}
         self._call("POST", "_fake/fail", payload)
+
+    def reports(self, phone: str | None = None) -> list[dict]:
+        query = f"?phone={quote(phone)}" if phone else ""
+        return self._call("GET", f"_fake/reports{query}")["reports"]
+
+    def undeliverable(self, phone: str, *, code: str = "MK:0001", message: str = "用户关机或不在服务区") -> None:
+        self._call("POST", "_fake/undeliverable", {"phone": phone, "code": code, "message": message})
 
     def reset(self) -> None:
         self._call("POST", "_fake/reset", {})

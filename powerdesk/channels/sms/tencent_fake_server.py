@@ -20,7 +20,13 @@ Control endpoints (JSON, no authentication; the server binds to loopback only):
   answer the next ``count`` well-signed requests with that code (per-number codes in
   ``SendStatusSet``, the others as ``Response.Error``); ``{"http_status": 502}`` answers an
   error page; ``{"delay": 2.5}`` waits first;
-* ``POST /_fake/reset`` — forget messages, requests and queued failures.
+* ``GET  /_fake/reports[?phone=…]`` — the status callback (短信下发状态回调) the API would push
+  for each accepted message, in its shape: ``{"reports": [{"user_receive_time", "nationcode",
+  "mobile", "report_status", "errmsg", "description", "sid"}, …]}`` — SUCCESS 3 s after
+  acceptance unless the number is undeliverable;
+* ``POST /_fake/undeliverable`` ``{"phone": "13900000002", "code": "MK:0001", "message": "…"}``
+  — that number's messages are reported FAIL with that carrier code;
+* ``POST /_fake/reset`` — forget messages, requests, undeliverable numbers and queued failures.
 
 Tests use ``running_fake_tencent_sms()``; the demo runs it standalone::
 
@@ -49,11 +55,14 @@ from collections import deque
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, quote, urlsplit
+from zoneinfo import ZoneInfo
 
 from powerdesk.channels.sms.fake_http import JsonHandler, LoopbackServer, RunningFake, failure_problem
 from powerdesk.channels.sms.templates import TEMPLATES
+
+BEIJING = ZoneInfo("Asia/Shanghai")  # the API's reports speak Beijing time
 
 MAX_CLOCK_SKEW_SECONDS = 300
 MAX_CONTENT_CHARACTERS = 500
@@ -144,8 +153,35 @@ class FakeTencentState:
         self._messages: list[dict] = []
         self._requests: list[dict] = []
         self._failures: deque[_Failure] = deque()
+        self._undeliverable: dict[str, tuple[str, str]] = {}
 
     # --- control ---------------------------------------------------------------------------
+
+    def undeliverable(self, phone: str, *, code: str = "MK:0001", message: str = "用户关机或不在服务区") -> None:
+        with self._lock:
+            self._undeliverable[phone] = (code, message)
+
+    def reports(self, phone: str | None = None) -> list[dict]:
+        """Status callback records for the accepted messages, as the API pushes them."""
+        with self._lock:
+            messages = [dict(m) for m in self._messages if phone is None or m["phone"] == phone]
+            undeliverable = dict(self._undeliverable)
+        reports = []
+        for message in messages:
+            received = datetime.fromtimestamp(message["_t"], BEIJING) + timedelta(seconds=3)
+            failure = undeliverable.get(message["phone"])
+            reports.append(
+                {
+                    "user_receive_time": received.strftime("%Y-%m-%d %H:%M:%S"),
+                    "nationcode": "86",
+                    "mobile": message["phone"],
+                    "report_status": "FAIL" if failure else "SUCCESS",
+                    "errmsg": failure[0] if failure else "DELIVRD",
+                    "description": failure[1] if failure else "用户短信送达成功",
+                    "sid": message["serial_no"],
+                }
+            )
+        return reports
 
     def messages(self, phone: str | None = None) -> list[dict]:
         with self._lock:
@@ -170,6 +206,7 @@ class FakeTencentState:
             self._messages.clear()
             self._requests.clear()
             self._failures.clear()
+            self._undeliverable.clear()
 
     # --- SendSms ---------------------------------------------------------------------------
 
@@ -376,6 +413,9 @@ class _Handler(JsonHandler):
             self.answer(200, {"messages": state.messages(phone)})
         elif url.path == "/_fake/requests":
             self.answer(200, {"requests": state.requests()})
+        elif url.path == "/_fake/reports":
+            phone = (parse_qs(url.query).get("phone") or [None])[0]
+            self.answer(200, {"reports": state.reports(phone)})
         else:
             # The real API takes GET only form-encoded; this fake speaks the POST/JSON flavour.
             self.answer(404, {"error": f"no such path {url.path}"})
@@ -409,6 +449,16 @@ class _Handler(JsonHandler):
                 delay=payload.get("delay", 0),
             )
             self.answer(200, {"queued": payload.get("count", 1)})
+        elif path == "/_fake/undeliverable":
+            if not isinstance(payload, dict):
+                self.answer(400, {"error": "expected a JSON object"})
+                return
+            phone, code = payload.get("phone"), payload.get("code", "MK:0001")
+            if not (isinstance(phone, str) and _PHONE.fullmatch(phone)) or not isinstance(code, str):
+                self.answer(400, {"error": "phone: a mainland mobile number; code: a string"})
+                return
+            state.undeliverable(phone, code=code, message=str(payload.get("message", "用户关机或不在服务区")))
+            self.answer(200, {"ok": True})
         else:
             self.answer(404, {"error": f"no such path {path}"})
 
@@ -436,6 +486,13 @@ class FakeTencentSms(RunningFake):
         payload |= {"code": code} if code else {}
         payload |= {"http_status": http_status} if http_status else {}
         self.call("POST", "_fake/fail", payload)
+
+    def reports(self, phone: str | None = None) -> list[dict]:
+        query = f"?phone={quote(phone)}" if phone else ""
+        return self.call("GET", f"_fake/reports{query}")["reports"]
+
+    def undeliverable(self, phone: str, *, code: str = "MK:0001", message: str = "用户关机或不在服务区") -> None:
+        self.call("POST", "_fake/undeliverable", {"phone": phone, "code": code, "message": message})
 
     def reset(self) -> None:
         self.call("POST", "_fake/reset", {})

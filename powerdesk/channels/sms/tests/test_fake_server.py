@@ -41,6 +41,29 @@ def test_fail_endpoint_refuses_nonsense(fake_gateway, payload):
     assert body["error"]
 
 
+@pytest.mark.parametrize("payload", [{}, {"phone": "12345"}, {"phone": "13900000002", "code": 5}, ["phone"]])
+def test_undeliverable_endpoint_refuses_nonsense(fake_gateway, payload):
+    status, body = _post(f"{fake_gateway.url}_fake/undeliverable", payload)
+    assert status == 400 and body["error"]
+
+
+@pytest.mark.django_db
+def test_reset_forgets_undeliverable_numbers(aliyun):
+    from powerdesk.channels.sms.outbound import sms_send
+
+    aliyun.undeliverable("13900000002")
+    aliyun.reset()
+    sms_send(
+        phone="13900000002",
+        template="otp",
+        params={"action": "登录", "code": "123456", "minutes": 5},
+        purpose="otp.sign_in",
+        sensitive=True,
+    )
+    [report] = aliyun.reports("13900000002")
+    assert (report["success"], report["err_code"], report["sms_size"]) == (True, "DELIVERED", "1")
+
+
 def test_fail_endpoint_queues_failures_and_reset_forgets_them(fake_gateway):
     assert _post(f"{fake_gateway.url}_fake/fail", {"count": 3, "code": "Throttling.User"}) == (
         200,

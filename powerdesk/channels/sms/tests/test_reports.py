@@ -64,25 +64,39 @@ def push_reports(client, provider, records, *, signed_for=None):
     )
 
 
-def test_an_aliyun_report_marks_the_message_delivered_once(client, hall, aliyun):
-    message = send_otp()
-    assert message.vendor_message_id and message.delivery == ""
+def test_the_aliyun_gateways_reports_mark_messages_delivered_or_not_once(client, hall, aliyun):
+    aliyun.undeliverable("13900000002", code="MK:0001", message="用户关机")
+    delivered, lost = send_otp(PHONE), send_otp("13900000002")
+    reports = aliyun.reports()  # SmsReport records, as the gateway pushes them
+    assert {r["biz_id"] for r in reports} == {delivered.vendor_message_id, lost.vendor_message_id}
     for _ in range(3):  # the gateway pushes again what it did not see answered
-        answer = push_reports(client, "aliyun", [aliyun_report(message.vendor_message_id)])
+        answer = push_reports(client, "aliyun", reports)
         assert (answer.status_code, answer.json()) == (200, {"code": 0, "msg": "接收成功"})
-    message.refresh_from_db()
-    assert (message.delivery, message.delivery_code, message.delivery_note) == ("delivered", "DELIVERED", "用户接收成功")
-    assert message.reported_at.isoformat() == "2026-11-23T02:00:05+00:00"  # Beijing 10:00:05
-
-
-def test_a_tencent_failure_report_marks_the_message_undelivered(client, hall, tencent):
-    message = send_otp()
-    answer = push_reports(
-        client, "tencent", [tencent_report(message.vendor_message_id, status="FAIL", code="MK:0001")]
+    delivered.refresh_from_db(), lost.refresh_from_db()
+    assert (delivered.delivery, delivered.delivery_code, delivered.delivery_note) == (
+        "delivered",
+        "DELIVERED",
+        "用户接收成功",
     )
+    assert (lost.delivery, lost.delivery_code, lost.delivery_note) == ("undelivered", "MK:0001", "用户关机")
+    assert 0 <= (delivered.reported_at - delivered.created_at).total_seconds() <= 5  # 3 s after, whole seconds
+
+
+def test_the_tencent_apis_reports_mark_messages_delivered_or_not(client, hall, tencent):
+    tencent.undeliverable("13900000002", code="MK:0005", message="用户停机")
+    delivered, lost = send_otp(PHONE), send_otp("13900000002")
+    answer = push_reports(client, "tencent", tencent.reports())
     assert (answer.status_code, answer.json()) == (200, {"result": 0, "errmsg": "OK"})
+    delivered.refresh_from_db(), lost.refresh_from_db()
+    assert (delivered.delivery, delivered.delivery_code) == ("delivered", "DELIVRD")
+    assert (lost.delivery, lost.delivery_code, lost.delivery_note) == ("undelivered", "MK:0005", "用户停机")
+
+
+def test_a_report_time_is_read_as_beijing_time(client, hall, aliyun):
+    message = send_otp()
+    push_reports(client, "aliyun", [aliyun_report(message.vendor_message_id, at="2026-11-23 10:00:05")])
     message.refresh_from_db()
-    assert (message.delivery, message.delivery_code, message.delivery_note) == ("undelivered", "MK:0001", "用户手机关机")
+    assert message.reported_at.isoformat() == "2026-11-23T02:00:05+00:00"
 
 
 def test_an_older_report_arriving_late_changes_nothing(client, hall, aliyun):
