@@ -25,14 +25,13 @@ from datetime import datetime
 
 from powerdesk.channels.sms.upstream import (
     MAX_ID_LENGTH,
-    MAX_MESSAGES,
     ErrorCode,
     UpstreamError,
     _aliyun_time,
     _field,
     _mainland_mobile,
     _string,
-    load_json,
+    json_records,
 )
 
 MAX_CODE_LENGTH = 64
@@ -57,20 +56,6 @@ def signed_as(provider: str) -> str:
     return f"{provider}-report"
 
 
-def _records(body: bytes) -> list[dict]:
-    data = load_json(body)
-    if not isinstance(data, list):
-        raise UpstreamError(ErrorCode.SHAPE_INVALID, "expected a JSON array of status reports")
-    if not data:
-        raise UpstreamError(ErrorCode.SHAPE_INVALID, "the array holds no status report")
-    if len(data) > MAX_MESSAGES:
-        raise UpstreamError(ErrorCode.TOO_MANY_MESSAGES, f"more than {MAX_MESSAGES} status reports")
-    for index, record in enumerate(data):
-        if not isinstance(record, dict):
-            raise UpstreamError(ErrorCode.SHAPE_INVALID, "each status report must be a JSON object", field=f"[{index}]")
-    return data
-
-
 def _vendor_id(record: dict, name: str, where: str) -> str:
     value = _string(record, name, where, max_length=MAX_ID_LENGTH).strip()
     if not value or not value.isascii() or not value.isprintable():
@@ -80,7 +65,7 @@ def _vendor_id(record: dict, name: str, where: str) -> str:
 
 def parse_aliyun_reports(body: bytes) -> list[DeliveryReport]:
     reports = []
-    for index, record in enumerate(_records(body)):
+    for index, record in enumerate(json_records(body, "status report")):
         at = f"[{index}]"
         success = _field(record, "success", f"{at}.success")
         if not isinstance(success, bool):
@@ -104,7 +89,7 @@ def parse_aliyun_reports(body: bytes) -> list[DeliveryReport]:
 
 def parse_tencent_reports(body: bytes) -> list[DeliveryReport]:
     reports = []
-    for index, record in enumerate(_records(body)):
+    for index, record in enumerate(json_records(body, "status report")):
         at = f"[{index}]"
         status = _string(record, "report_status", f"{at}.report_status", max_length=16)
         if status not in ("SUCCESS", "FAIL"):

@@ -254,20 +254,26 @@ def _aliyun_time(value: str, where: str) -> datetime:
     raise UpstreamError(ErrorCode.FIELD_MALFORMED, "expected YYYY-MM-DD hh:mm:ss (Beijing time)", field=where)
 
 
-def parse_aliyun(body: bytes) -> list[UpstreamSms]:
-    """An Alibaba Cloud SmsUp push: a JSON array of 1–100 messages."""
+def json_records(body: bytes, noun: str = "message") -> list[dict]:
+    """A pushed JSON array of 1–``MAX_MESSAGES`` objects (a ``noun`` each), checked."""
     data = load_json(body)
     if not isinstance(data, list):
-        raise UpstreamError(ErrorCode.SHAPE_INVALID, "expected a JSON array of messages")
+        raise UpstreamError(ErrorCode.SHAPE_INVALID, f"expected a JSON array of {noun}s")
     if not data:
-        raise UpstreamError(ErrorCode.SHAPE_INVALID, "the array holds no message")
+        raise UpstreamError(ErrorCode.SHAPE_INVALID, f"the array holds no {noun}")
     if len(data) > MAX_MESSAGES:
-        raise UpstreamError(ErrorCode.TOO_MANY_MESSAGES, f"more than {MAX_MESSAGES} messages")
-    messages = []
+        raise UpstreamError(ErrorCode.TOO_MANY_MESSAGES, f"more than {MAX_MESSAGES} {noun}s")
     for index, record in enumerate(data):
-        at = f"[{index}]"
         if not isinstance(record, dict):
-            raise UpstreamError(ErrorCode.SHAPE_INVALID, "each message must be a JSON object", field=at)
+            raise UpstreamError(ErrorCode.SHAPE_INVALID, f"each {noun} must be a JSON object", field=f"[{index}]")
+    return data
+
+
+def parse_aliyun(body: bytes) -> list[UpstreamSms]:
+    """An Alibaba Cloud SmsUp push: a JSON array of 1–100 messages."""
+    messages = []
+    for index, record in enumerate(json_records(body)):
+        at = f"[{index}]"
         sequence_id = _field(record, "sequence_id", f"{at}.sequence_id")
         if isinstance(sequence_id, int) and not isinstance(sequence_id, bool) and sequence_id >= 0:
             sequence_id = str(sequence_id)
