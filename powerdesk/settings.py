@@ -639,6 +639,8 @@ DEMO_WECHAT_FAKE_URL = env_str("POWERDESK_DEMO_WECHAT_FAKE_URL", "http://127.0.0
 # Simulated followers sending traffic through the real callback: messages per minute (0: off).
 DEMO_FOLLOWER_RATE_PER_MINUTE = env_int("POWERDESK_DEMO_FOLLOWER_RATE", 4, minimum=0, maximum=600)
 DEMO_FOLLOWERS = env_int("POWERDESK_DEMO_FOLLOWERS", 200, minimum=2, maximum=100_000)
+# Simulated customers texting the SMS business hall through its signed webhook: per minute (0: off).
+DEMO_SMS_RATE_PER_MINUTE = env_int("POWERDESK_DEMO_SMS_RATE", 2, minimum=0, maximum=600)
 # The fake Alipay open-platform gateway of the demo life account (port from its gateway URL).
 DEMO_ALIPAY_FAKE_ENABLED = env_bool("POWERDESK_DEMO_ALIPAY_FAKE", True)
 

@@ -201,6 +201,27 @@ def _fake_alipay(*, host: str, port: int, env: dict[str, str]) -> ChildSpec | No
     return ChildSpec("fake-alipay", argv, env, url=f"http://127.0.0.1:{gateway.port}")
 
 
+def _sms_simulator(*, host: str, port: int, env: dict[str, str]) -> ChildSpec | None:
+    """Simulated customers texting the SMS business hall (``powerdesk simulate_sms``): pushes
+    signed as the operator's relay would, to the web child's own webhook."""
+    from django.conf import settings
+
+    rate = settings.DEMO_SMS_RATE_PER_MINUTE
+    if rate <= 0 or not settings.SMS_INBOUND_ENABLED:
+        return None
+    argv = powerdesk_command(
+        "simulate_sms",
+        "--forever",
+        "--rate",
+        str(rate),
+        "--url",
+        f"{_web_url(host, port)}/channels/sms/inbound/aliyun/",
+        "--wait-ready",
+        "86400",  # until the web child answers: it never makes the demo fail
+    )
+    return ChildSpec("sms-simulator", argv, env)
+
+
 def demo_children(*, host: str, port: int) -> list[ChildSpec]:
     """The registry of processes ``powerdesk demo`` runs, in start order.
 
@@ -224,6 +245,9 @@ def demo_children(*, host: str, port: int) -> list[ChildSpec]:
     alipay = _fake_alipay(host=host, port=port, env=env)
     if alipay is not None:
         children.append(alipay)
+    sms = _sms_simulator(host=host, port=port, env=env)
+    if sms is not None:
+        children.append(sms)
     return children
 
 

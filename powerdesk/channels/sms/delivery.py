@@ -55,6 +55,8 @@ def reports_apply(reports: Iterable[DeliveryReport]) -> ReportsApplied:
             unchanged += 1
             continue
         message.delivery, message.delivery_code, message.delivery_note, message.reported_at = state
-        message.save(update_fields=["delivery", "delivery_code", "delivery_note", "reported_at", "updated_at"])
+        message.save(
+            update_fields=["delivery", "delivery_code", "delivery_note", "reported_at", "updated_at"]
+        )
         changed += 1
     return ReportsApplied(changed=changed, unchanged=unchanged, unknown=unknown)

@@ -59,7 +59,9 @@ def signed_as(provider: str) -> str:
 def _vendor_id(record: dict, name: str, where: str) -> str:
     value = _string(record, name, where, max_length=MAX_ID_LENGTH).strip()
     if not value or not value.isascii() or not value.isprintable():
-        raise UpstreamError(ErrorCode.FIELD_MALFORMED, f"{name} must be the gateway's message id", field=where)
+        raise UpstreamError(
+            ErrorCode.FIELD_MALFORMED, f"{name} must be the gateway's message id", field=where
+        )
     return value
 
 
@@ -69,7 +71,9 @@ def parse_aliyun_reports(body: bytes) -> list[DeliveryReport]:
         at = f"[{index}]"
         success = _field(record, "success", f"{at}.success")
         if not isinstance(success, bool):
-            raise UpstreamError(ErrorCode.FIELD_MALFORMED, "success must be true or false", field=f"{at}.success")
+            raise UpstreamError(
+                ErrorCode.FIELD_MALFORMED, "success must be true or false", field=f"{at}.success"
+            )
         reported = _string(record, "report_time", f"{at}.report_time", max_length=32)
         reports.append(
             DeliveryReport(
@@ -79,7 +83,9 @@ def parse_aliyun_reports(body: bytes) -> list[DeliveryReport]:
                     _string(record, "phone_number", f"{at}.phone_number", max_length=20), f"{at}.phone_number"
                 ),
                 delivered=success,
-                code=_string(record, "err_code", f"{at}.err_code", max_length=MAX_CODE_LENGTH, required=False),
+                code=_string(
+                    record, "err_code", f"{at}.err_code", max_length=MAX_CODE_LENGTH, required=False
+                ),
                 note=_string(record, "err_msg", f"{at}.err_msg", max_length=MAX_NOTE_LENGTH, required=False),
                 reported_at=_aliyun_time(reported, f"{at}.report_time"),
             )
@@ -94,7 +100,9 @@ def parse_tencent_reports(body: bytes) -> list[DeliveryReport]:
         status = _string(record, "report_status", f"{at}.report_status", max_length=16)
         if status not in ("SUCCESS", "FAIL"):
             raise UpstreamError(
-                ErrorCode.FIELD_MALFORMED, "report_status must be SUCCESS or FAIL", field=f"{at}.report_status"
+                ErrorCode.FIELD_MALFORMED,
+                "report_status must be SUCCESS or FAIL",
+                field=f"{at}.report_status",
             )
         nation = _string(record, "nationcode", f"{at}.nationcode", max_length=8).lstrip("+")
         if nation != "86":
@@ -108,7 +116,9 @@ def parse_tencent_reports(body: bytes) -> list[DeliveryReport]:
             DeliveryReport(
                 provider="tencent",
                 vendor_message_id=_vendor_id(record, "sid", f"{at}.sid"),
-                phone=_mainland_mobile(_string(record, "mobile", f"{at}.mobile", max_length=20), f"{at}.mobile"),
+                phone=_mainland_mobile(
+                    _string(record, "mobile", f"{at}.mobile", max_length=20), f"{at}.mobile"
+                ),
                 delivered=status == "SUCCESS",
                 code=_string(record, "errmsg", f"{at}.errmsg", max_length=MAX_CODE_LENGTH, required=False),
                 note=_string(

@@ -79,7 +79,9 @@ def test_the_aliyun_gateways_reports_mark_messages_delivered_or_not_once(client,
         "用户接收成功",
     )
     assert (lost.delivery, lost.delivery_code, lost.delivery_note) == ("undelivered", "MK:0001", "用户关机")
-    assert 0 <= (delivered.reported_at - delivered.created_at).total_seconds() <= 5  # 3 s after, whole seconds
+    assert (
+        0 <= (delivered.reported_at - delivered.created_at).total_seconds() <= 5
+    )  # 3 s after, whole seconds
 
 
 def test_the_tencent_apis_reports_mark_messages_delivered_or_not(client, hall, tencent):
@@ -102,8 +104,12 @@ def test_a_report_time_is_read_as_beijing_time(client, hall, aliyun):
 def test_an_older_report_arriving_late_changes_nothing(client, hall, aliyun):
     message = send_otp()
     biz_id = message.vendor_message_id
-    push_reports(client, "aliyun", [aliyun_report(biz_id, success=False, code="UNDELIV", at="2026-11-23 10:05:00")])
-    push_reports(client, "aliyun", [aliyun_report(biz_id, at="2026-11-23 10:00:05")])  # a retry of an earlier one
+    push_reports(
+        client, "aliyun", [aliyun_report(biz_id, success=False, code="UNDELIV", at="2026-11-23 10:05:00")]
+    )
+    push_reports(
+        client, "aliyun", [aliyun_report(biz_id, at="2026-11-23 10:00:05")]
+    )  # a retry of an earlier one
     message.refresh_from_db()
     assert (message.delivery, message.delivery_code) == ("undelivered", "UNDELIV")
     push_reports(client, "aliyun", [aliyun_report(biz_id, at="2026-11-23 10:09:00")])  # a newer one wins
@@ -150,7 +156,11 @@ def test_a_malformed_report_names_its_field_and_nothing_of_the_push_is_applied(c
     bad = aliyun_report(message.vendor_message_id, success="yes")
     answer = push_reports(client, "aliyun", [good, bad])
     assert answer.status_code == 400
-    assert answer.json()["error"] | {"message": ""} == {"code": "field_malformed", "field": "[1].success", "message": ""}
+    assert answer.json()["error"] | {"message": ""} == {
+        "code": "field_malformed",
+        "field": "[1].success",
+        "message": "",
+    }
     message.refresh_from_db()
     assert message.delivery == ""
 
