@@ -67,3 +67,14 @@ class EventFilterForm(forms.Form):
 
 class SmsFilterForm(forms.Form):
     phone = forms.CharField(label=_("手机号"), max_length=11, required=False)
+    # What the gateway's status report said: "awaiting" = sent, no report yet.
+    delivery = forms.ChoiceField(
+        label=_("送达情况"),
+        required=False,
+        choices=[
+            ("", _("全部")),
+            ("delivered", _("已送达")),
+            ("undelivered", _("未送达")),
+            ("awaiting", _("已发送、未回执")),
+        ],
+    )

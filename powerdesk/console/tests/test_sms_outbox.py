@@ -56,4 +56,24 @@ def test_the_gateways_status_report_is_shown_beside_the_status(back_office_a):
     html = client_for(back_office_a).get(URL).content.decode()
     assert 'data-delivery="undelivered"' in html and "MK:0005" in html and "用户停机" in html
     assert "2026-11-23 10:00:05" in html  # shown in Beijing time
-    assert html.count("未回执") == 1  # the sent message without a report; the outbox one has none
+    assert html.count('muted">未回执<') == 1  # the sent message without a report; the outbox one has none
+
+
+def test_filter_by_what_the_status_report_said(back_office_a):
+    sent = {}
+    for name, delivery in (("送达", "delivered"), ("没送达", "undelivered"), ("等回执", "")):
+        message = stored("13800000000", f"消息{name}")
+        OutboundSms.objects.filter(pk=message.pk).update(status=OutboundSms.Status.SENT, delivery=delivery)
+        sent[name] = message
+    stored("13900000000", "本地发件箱")  # never sent to a gateway: no report will come
+    client = client_for(back_office_a)
+
+    def shown(delivery):
+        html = client.get(URL, {"delivery": delivery}).content.decode()
+        return {name for name in ("消息送达", "消息没送达", "消息等回执", "本地发件箱") if name in html}
+
+    assert shown("undelivered") == {"消息没送达"}
+    assert shown("delivered") == {"消息送达"}
+    assert shown("awaiting") == {"消息等回执"}
+    assert shown("") == {"消息送达", "消息没送达", "消息等回执", "本地发件箱"}
+    assert shown("bogus") == {"消息送达", "消息没送达", "消息等回执", "本地发件箱"}  # an invalid choice filters nothing

@@ -54,6 +54,11 @@ def sms_outbox(request: HttpRequest) -> HttpResponse:
     messages = OutboundSms.objects.order_by("-created_at", "-id")
     if form.is_valid() and form.cleaned_data["phone"]:
         messages = messages.filter(phone=form.cleaned_data["phone"].strip())
+    delivery = form.cleaned_data.get("delivery") if form.is_valid() else ""
+    if delivery == "awaiting":
+        messages = messages.filter(status=OutboundSms.Status.SENT, delivery=OutboundSms.Delivery.UNKNOWN)
+    elif delivery:
+        messages = messages.filter(delivery=delivery)
     page = _page(request, messages)
     show_codes = settings.SMS_BACKEND == "outbox"
     return render_page(
