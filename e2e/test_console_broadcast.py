@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from powerdesk.broadcasts.models import Broadcast
 from powerdesk.broadcasts.tests import conftest as broadcast_fixtures
-from powerdesk.core.testing import STAFF_PASSWORD
+from powerdesk.console.tests.helpers import console_sign_in as sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -23,14 +23,6 @@ fake_wechat = broadcast_fixtures.fake_wechat
 wechat_account = broadcast_fixtures.wechat_account
 
 NOTICE = "【示范供电】明日 9:00–12:00 湖滨片区计划停电检修，请提前做好准备。"
-
-
-def sign_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/console/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page).to_have_url(f"{base_url}/console/")
 
 
 def test_an_operator_composes_previews_and_finds_the_broadcast(

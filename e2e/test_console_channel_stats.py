@@ -7,28 +7,20 @@ import re
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from powerdesk.channel_stats.models import DatacubeCumulateDay, DatacubeUserDay
 from powerdesk.channel_stats.selectors import local_today
 from powerdesk.channel_stats.services import menu_labels_store
 from powerdesk.channel_stats.tests.builders import api_call, event, inbound, local, rule_reply
+from powerdesk.console.tests.helpers import console_sign_in as sign_in
 from powerdesk.content.events import ARTICLE_READ
 from powerdesk.content.models import Article
 from powerdesk.conversations.demo import demo_keyword_rules_setup, demo_wechat_account_setup
-from powerdesk.core.testing import STAFF_PASSWORD
 from powerdesk.events.choices import Channel
 from powerdesk.events.services import event_record
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/console/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page).to_have_url(f"{base_url}/console/")
 
 
 def two_weeks_of_figures():

@@ -11,12 +11,12 @@ import urllib.request
 from urllib.parse import urlencode
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from powerdesk.channels.wechat.tests.peers import ORIGINAL_ID, safe_request
 from powerdesk.channels.wechat_store.fake_server import running_fake_wechat_api
+from powerdesk.console.tests.helpers import console_sign_in as sign_in
 from powerdesk.conversations.demo import demo_conversations_setup
-from powerdesk.core.testing import STAFF_PASSWORD
 from powerdesk.menus.demo import demo_menu_setup
 from powerdesk.menus.models import MenuDraft
 
@@ -31,14 +31,6 @@ def fake_wechat(settings):
         settings.WECHAT_API_BASE_URL = fake.url
         settings.WECHAT_API_OAUTH_BASE_URL = fake.url
         yield fake
-
-
-def sign_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/console/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page).to_have_url(f"{base_url}/console/")
 
 
 def follower_writes(base_url: str, text: str) -> None:

@@ -77,3 +77,16 @@ def add_bound_customers(account: Account, count: int) -> None:
                                verified_by=VerificationMethod.SMS_OTP, channel=Channel.WECHAT,
                                valid_from=timezone.now())
         event_record(kinds.CUSTOMER_BOUND, channel=Channel.WECHAT, customer_user_id=user.pk, account_id=account.pk)
+
+
+def console_sign_in(page, base_url: str, username: str) -> None:
+    """Browser tests: sign ``username`` in through the console's login form (a Playwright page)."""
+    from playwright.sync_api import expect
+
+    from powerdesk.core.testing import STAFF_PASSWORD
+
+    page.goto(f"{base_url}/console/login/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page).to_have_url(f"{base_url}/console/")
