@@ -27,11 +27,11 @@ from powerdesk.channels.sms.upstream import (
     MAX_ID_LENGTH,
     ErrorCode,
     UpstreamError,
-    _aliyun_time,
-    _field,
-    _mainland_mobile,
-    _string,
+    beijing_time,
     json_records,
+    mainland_mobile,
+    record_field,
+    record_string,
 )
 
 MAX_CODE_LENGTH = 64
@@ -57,7 +57,7 @@ def signed_as(provider: str) -> str:
 
 
 def _vendor_id(record: dict, name: str, where: str) -> str:
-    value = _string(record, name, where, max_length=MAX_ID_LENGTH).strip()
+    value = record_string(record, name, where, max_length=MAX_ID_LENGTH).strip()
     if not value or not value.isascii() or not value.isprintable():
         raise UpstreamError(
             ErrorCode.FIELD_MALFORMED, f"{name} must be the gateway's message id", field=where
@@ -69,25 +69,25 @@ def parse_aliyun_reports(body: bytes) -> list[DeliveryReport]:
     reports = []
     for index, record in enumerate(json_records(body, "status report")):
         at = f"[{index}]"
-        success = _field(record, "success", f"{at}.success")
+        success = record_field(record, "success", f"{at}.success")
         if not isinstance(success, bool):
             raise UpstreamError(
                 ErrorCode.FIELD_MALFORMED, "success must be true or false", field=f"{at}.success"
             )
-        reported = _string(record, "report_time", f"{at}.report_time", max_length=32)
+        reported = record_string(record, "report_time", f"{at}.report_time", max_length=32)
         reports.append(
             DeliveryReport(
                 provider="aliyun",
                 vendor_message_id=_vendor_id(record, "biz_id", f"{at}.biz_id"),
-                phone=_mainland_mobile(
-                    _string(record, "phone_number", f"{at}.phone_number", max_length=20), f"{at}.phone_number"
+                phone=mainland_mobile(
+                    record_string(record, "phone_number", f"{at}.phone_number", max_length=20), f"{at}.phone_number"
                 ),
                 delivered=success,
-                code=_string(
+                code=record_string(
                     record, "err_code", f"{at}.err_code", max_length=MAX_CODE_LENGTH, required=False
                 ),
-                note=_string(record, "err_msg", f"{at}.err_msg", max_length=MAX_NOTE_LENGTH, required=False),
-                reported_at=_aliyun_time(reported, f"{at}.report_time"),
+                note=record_string(record, "err_msg", f"{at}.err_msg", max_length=MAX_NOTE_LENGTH, required=False),
+                reported_at=beijing_time(reported, f"{at}.report_time"),
             )
         )
     return reports
@@ -97,34 +97,34 @@ def parse_tencent_reports(body: bytes) -> list[DeliveryReport]:
     reports = []
     for index, record in enumerate(json_records(body, "status report")):
         at = f"[{index}]"
-        status = _string(record, "report_status", f"{at}.report_status", max_length=16)
+        status = record_string(record, "report_status", f"{at}.report_status", max_length=16)
         if status not in ("SUCCESS", "FAIL"):
             raise UpstreamError(
                 ErrorCode.FIELD_MALFORMED,
                 "report_status must be SUCCESS or FAIL",
                 field=f"{at}.report_status",
             )
-        nation = _string(record, "nationcode", f"{at}.nationcode", max_length=8).lstrip("+")
+        nation = record_string(record, "nationcode", f"{at}.nationcode", max_length=8).lstrip("+")
         if nation != "86":
             raise UpstreamError(
                 ErrorCode.FIELD_MALFORMED,
                 "only mainland numbers (nationcode 86) are sent to",
                 field=f"{at}.nationcode",
             )
-        received = _string(record, "user_receive_time", f"{at}.user_receive_time", max_length=32)
+        received = record_string(record, "user_receive_time", f"{at}.user_receive_time", max_length=32)
         reports.append(
             DeliveryReport(
                 provider="tencent",
                 vendor_message_id=_vendor_id(record, "sid", f"{at}.sid"),
-                phone=_mainland_mobile(
-                    _string(record, "mobile", f"{at}.mobile", max_length=20), f"{at}.mobile"
+                phone=mainland_mobile(
+                    record_string(record, "mobile", f"{at}.mobile", max_length=20), f"{at}.mobile"
                 ),
                 delivered=status == "SUCCESS",
-                code=_string(record, "errmsg", f"{at}.errmsg", max_length=MAX_CODE_LENGTH, required=False),
-                note=_string(
+                code=record_string(record, "errmsg", f"{at}.errmsg", max_length=MAX_CODE_LENGTH, required=False),
+                note=record_string(
                     record, "description", f"{at}.description", max_length=MAX_NOTE_LENGTH, required=False
                 ),
-                reported_at=_aliyun_time(received, f"{at}.user_receive_time"),  # same layout, Beijing time
+                reported_at=beijing_time(received, f"{at}.user_receive_time"),  # same layout, Beijing time
             )
         )
     return reports

@@ -211,7 +211,12 @@ def load_json(body: bytes) -> Any:
         raise UpstreamError(ErrorCode.JSON_MALFORMED, str(exc)[:120]) from None
 
 
-def _field(record: dict, name: str, where: str, *, required: bool = True) -> Any:
+# The field checkers below are shared with the status reports (reports.py); ``where`` is the
+# field's path in the push ("[2].content"), named in the refusal.
+
+
+def record_field(record: dict, name: str, where: str, *, required: bool = True) -> Any:
+    """``record[name]``; FIELD_MISSING when absent or null and ``required``, else None."""
     if name not in record or record[name] is None:
         if required:
             raise UpstreamError(ErrorCode.FIELD_MISSING, f"{name} is required", field=where)
@@ -219,8 +224,9 @@ def _field(record: dict, name: str, where: str, *, required: bool = True) -> Any
     return record[name]
 
 
-def _string(record: dict, name: str, where: str, *, max_length: int, required: bool = True) -> str:
-    value = _field(record, name, where, required=required)
+def record_string(record: dict, name: str, where: str, *, max_length: int, required: bool = True) -> str:
+    """A string field at most ``max_length`` long that a database can store ("" when optional)."""
+    value = record_field(record, name, where, required=required)
     if value is None:
         return ""
     if not isinstance(value, str):
@@ -236,7 +242,8 @@ def _string(record: dict, name: str, where: str, *, max_length: int, required: b
     return value
 
 
-def _mainland_mobile(value: str, where: str) -> str:
+def mainland_mobile(value: str, where: str) -> str:
+    """The 11 digits of a mainland mobile number, with or without +86 / 0086."""
     match = _MAINLAND_MOBILE.fullmatch(value.strip())
     if match is None:
         raise UpstreamError(
@@ -245,7 +252,8 @@ def _mainland_mobile(value: str, where: str) -> str:
     return match.group(1)
 
 
-def _aliyun_time(value: str, where: str) -> datetime:
+def beijing_time(value: str, where: str) -> datetime:
+    """A gateway's "YYYY-MM-DD hh:mm:ss" (or "YYYYMMDDhhmmss") in Beijing time, made aware."""
     for layout in ("%Y-%m-%d %H:%M:%S", "%Y%m%d%H%M%S"):
         try:
             return datetime.strptime(value, layout).replace(tzinfo=BEIJING)
@@ -274,7 +282,7 @@ def parse_aliyun(body: bytes) -> list[UpstreamSms]:
     messages = []
     for index, record in enumerate(json_records(body)):
         at = f"[{index}]"
-        sequence_id = _field(record, "sequence_id", f"{at}.sequence_id")
+        sequence_id = record_field(record, "sequence_id", f"{at}.sequence_id")
         if isinstance(sequence_id, int) and not isinstance(sequence_id, bool) and sequence_id >= 0:
             sequence_id = str(sequence_id)
         if not (
@@ -288,15 +296,15 @@ def parse_aliyun(body: bytes) -> list[UpstreamSms]:
                 f"sequence_id must be a non-negative integer of at most {MAX_ID_LENGTH} digits",
                 field=f"{at}.sequence_id",
             )
-        phone = _mainland_mobile(
-            _string(record, "phone_number", f"{at}.phone_number", max_length=20), f"{at}.phone_number"
+        phone = mainland_mobile(
+            record_string(record, "phone_number", f"{at}.phone_number", max_length=20), f"{at}.phone_number"
         )
-        text = _string(record, "content", f"{at}.content", max_length=MAX_TEXT_LENGTH)
-        send_time = _string(record, "send_time", f"{at}.send_time", max_length=32)
-        dest_code = _string(
+        text = record_string(record, "content", f"{at}.content", max_length=MAX_TEXT_LENGTH)
+        send_time = record_string(record, "send_time", f"{at}.send_time", max_length=32)
+        dest_code = record_string(
             record, "dest_code", f"{at}.dest_code", max_length=MAX_CODE_LENGTH, required=False
         )
-        sign_name = _string(
+        sign_name = record_string(
             record, "sign_name", f"{at}.sign_name", max_length=MAX_CODE_LENGTH, required=False
         )
         messages.append(
@@ -305,7 +313,7 @@ def parse_aliyun(body: bytes) -> list[UpstreamSms]:
                 message_id=sequence_id,
                 phone=phone,
                 text=text,
-                sent_at=_aliyun_time(send_time, f"{at}.send_time"),
+                sent_at=beijing_time(send_time, f"{at}.send_time"),
                 service_code=dest_code,
                 sign_name=sign_name,
                 # Only the fields we checked are kept: unknown ones could hold anything.
@@ -325,18 +333,18 @@ def parse_tencent(body: bytes) -> list[UpstreamSms]:
     data = load_json(body)
     if not isinstance(data, dict):
         raise UpstreamError(ErrorCode.SHAPE_INVALID, "expected a JSON object")
-    nation = _string(data, "nationcode", "nationcode", max_length=8).lstrip("+")
+    nation = record_string(data, "nationcode", "nationcode", max_length=8).lstrip("+")
     if nation != "86":
         raise UpstreamError(
             ErrorCode.FIELD_MALFORMED, "only mainland numbers (nationcode 86) are served", field="nationcode"
         )
-    phone = _mainland_mobile(_string(data, "mobile", "mobile", max_length=20), "mobile")
-    text = _string(data, "text", "text", max_length=MAX_TEXT_LENGTH)
-    when = _field(data, "time", "time")
+    phone = mainland_mobile(record_string(data, "mobile", "mobile", max_length=20), "mobile")
+    text = record_string(data, "text", "text", max_length=MAX_TEXT_LENGTH)
+    when = record_field(data, "time", "time")
     if not (isinstance(when, int) and not isinstance(when, bool) and 0 < when < 10**11):
         raise UpstreamError(ErrorCode.FIELD_MALFORMED, "time must be Unix seconds", field="time")
-    extend = _string(data, "extend", "extend", max_length=MAX_CODE_LENGTH, required=False)
-    sign = _string(data, "sign", "sign", max_length=MAX_CODE_LENGTH, required=False)
+    extend = record_string(data, "extend", "extend", max_length=MAX_CODE_LENGTH, required=False)
+    sign = record_string(data, "sign", "sign", max_length=MAX_CODE_LENGTH, required=False)
     digest = hashlib.sha256(f"{phone}\x00{when}\x00{text}".encode()).hexdigest()
     return [
         UpstreamSms(
