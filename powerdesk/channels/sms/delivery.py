@@ -32,7 +32,9 @@ class ReportsApplied:
 @transaction.atomic
 def reports_apply(reports: Iterable[DeliveryReport]) -> ReportsApplied:
     changed = unchanged = unknown = 0
-    for report in reports:
+    # Rows are locked in one order whatever the push's order: two pushes naming the same
+    # messages (a batch and its retry, racing) then wait for each other instead of deadlocking.
+    for report in sorted(reports, key=lambda r: (r.provider, r.vendor_message_id, r.phone, r.reported_at)):
         message = (
             OutboundSms.objects.select_for_update()
             .filter(backend=report.provider, vendor_message_id=report.vendor_message_id, phone=report.phone)

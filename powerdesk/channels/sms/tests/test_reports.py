@@ -214,3 +214,37 @@ def test_a_tencent_report_is_read_as_tencent_documents_it():
         True,
         "DELIVRD",
     )
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_pushes_naming_the_same_messages_in_opposite_orders_never_deadlock(aliyun):
+    import threading
+
+    from django.db import connection
+
+    from powerdesk.channels.sms.delivery import reports_apply
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent connections (PostgreSQL)")
+    messages = [send_otp(f"1390000000{n}") for n in range(6)]
+    records = [aliyun_report(m.vendor_message_id, phone=m.phone) for m in messages]
+    pushes = [records, list(reversed(records))] * 2  # four pushes, two orders, all at once
+    start, failures = threading.Barrier(len(pushes)), []
+
+    def apply(push):
+        try:
+            start.wait()
+            reports_apply(parse_aliyun_reports(json.dumps(push).encode()))
+        except Exception as exc:  # a deadlock is an OperationalError: collect, assert below
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=apply, args=(push,)) for push in pushes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    assert set(OutboundSms.objects.values_list("delivery", flat=True)) == {"delivered"}
